@@ -1,0 +1,46 @@
+//! The DynamoDB adapter: one table, keys in [`keys`], item shapes in [`records`].
+//!
+//! Methods are grouped by capability in submodules: campaigns and agents (the API), contacts
+//! (ingest and listing), dialing (leases, slots, call status, watchdog).
+
+pub mod campaigns;
+pub mod contacts;
+pub mod dial;
+pub mod error;
+pub mod keys;
+pub mod records;
+pub mod schema;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub use error::RepoError;
+
+/// The repository over the one table. Cheap to clone (the SDK client is an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct Repo {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+impl Repo {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}

@@ -1,0 +1,154 @@
+//! Twilio call statuses and the outcomes the product records, and the pure decisions over them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Twilio's `CallStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallStatus {
+    Queued,
+    Initiated,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    Failed,
+    NoAnswer,
+    Canceled,
+}
+
+impl CallStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "initiated" => Self::Initiated,
+            "ringing" => Self::Ringing,
+            "in-progress" => Self::InProgress,
+            "completed" => Self::Completed,
+            "busy" => Self::Busy,
+            "failed" => Self::Failed,
+            "no-answer" => Self::NoAnswer,
+            "canceled" => Self::Canceled,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Initiated => "initiated",
+            Self::Ringing => "ringing",
+            Self::InProgress => "in-progress",
+            Self::Completed => "completed",
+            Self::Busy => "busy",
+            Self::Failed => "failed",
+            Self::NoAnswer => "no-answer",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Busy | Self::Failed | Self::NoAnswer | Self::Canceled)
+    }
+
+    /// Order of progress; a callback never moves a call to a lower rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Queued => 0,
+            Self::Initiated => 1,
+            Self::Ringing => 2,
+            Self::InProgress => 3,
+            _ => 4,
+        }
+    }
+}
+
+/// What a finished attempt amounted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Answered by a person (or AMD off) and completed.
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+    Canceled,
+    /// Answered by a machine (AMD on).
+    Machine,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Busy => "busy",
+            Self::NoAnswer => "no-answer",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+            Self::Machine => "machine",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "completed" => Self::Completed,
+            "busy" => Self::Busy,
+            "no-answer" | "no_answer" | "noanswer" => Self::NoAnswer,
+            "failed" => Self::Failed,
+            "canceled" | "cancelled" => Self::Canceled,
+            "machine" => Self::Machine,
+            _ => return None,
+        })
+    }
+
+    /// Names accepted in `retry_policy.retryable_outcomes` (completed is never retried).
+    pub fn parse_retryable(s: &str) -> Option<Self> {
+        Self::parse(&s.trim().to_ascii_lowercase()).filter(|o| *o != Self::Completed)
+    }
+
+    /// The outcome of a terminal status. `answered_by` comes from machine detection.
+    pub fn of(status: CallStatus, answered_by: Option<&str>, machine_detection: bool) -> Option<Self> {
+        Some(match status {
+            CallStatus::Completed => {
+                let machine = answered_by.is_some_and(|a| a.starts_with("machine") || a == "fax");
+                if machine_detection && machine { Self::Machine } else { Self::Completed }
+            }
+            CallStatus::Busy => Self::Busy,
+            CallStatus::NoAnswer => Self::NoAnswer,
+            CallStatus::Failed => Self::Failed,
+            CallStatus::Canceled => Self::Canceled,
+            _ => return None,
+        })
+    }
+
+    /// Whether the outcome counts as a success in the campaign's stats.
+    pub fn is_success(self) -> bool {
+        self == Self::Completed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_rank() {
+        for s in ["queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"] {
+            assert_eq!(CallStatus::parse(s).unwrap().as_str(), s);
+        }
+        assert!(CallStatus::Ringing.rank() < CallStatus::InProgress.rank());
+        assert!(CallStatus::InProgress.rank() < CallStatus::Completed.rank());
+        assert!(CallStatus::parse("answered").is_none());
+    }
+
+    #[test]
+    fn machine_only_counts_with_detection_on() {
+        assert_eq!(Outcome::of(CallStatus::Completed, Some("machine_start"), true), Some(Outcome::Machine));
+        assert_eq!(Outcome::of(CallStatus::Completed, Some("machine_start"), false), Some(Outcome::Completed));
+        assert_eq!(Outcome::of(CallStatus::Completed, Some("human"), true), Some(Outcome::Completed));
+        assert_eq!(Outcome::of(CallStatus::Ringing, None, true), None);
+        assert_eq!(Outcome::parse_retryable("completed"), None);
+        assert_eq!(Outcome::parse_retryable("No-Answer"), Some(Outcome::NoAnswer));
+    }
+}

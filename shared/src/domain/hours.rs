@@ -1,0 +1,179 @@
+//! When a call may be placed: the campaign's business hours in its timezone, and the contact's
+//! own 08:00-21:00 local window (invariant 4). Pure functions of an instant; DST-correct
+//! because every local time goes through chrono-tz.
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::settings::BusinessHours;
+
+/// The earliest and latest local times a contact may be called (TCPA-style quiet hours).
+pub const CONTACT_WINDOW_START: (u32, u32) = (8, 0);
+pub const CONTACT_WINDOW_END: (u32, u32) = (21, 0);
+
+/// Either calls may go now, or the next instant they may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Open,
+    OpensAt(DateTime<Utc>),
+}
+
+impl Window {
+    pub fn is_open(self) -> bool {
+        self == Window::Open
+    }
+}
+
+/// A daily window `[start, end)` on the given ISO weekdays (1 = Monday), local to `tz`.
+fn daily_window(now: DateTime<Utc>, tz: Tz, days: &[u8], start: NaiveTime, end: NaiveTime) -> Window {
+    let local = now.with_timezone(&tz);
+    let today = local.date_naive();
+    // Today's window, then the next 7 days: some allowed day is always within a week.
+    for offset in 0..=7 {
+        let Some(date) = today.checked_add_signed(Duration::days(offset)) else { break };
+        if !days.contains(&(date.weekday().number_from_monday() as u8)) {
+            continue;
+        }
+        let open = resolve(tz, date, start);
+        let close = resolve(tz, date, end);
+        if now < open {
+            return Window::OpensAt(open);
+        }
+        if now < close {
+            return Window::Open;
+        }
+    }
+    // Unreachable with a non-empty day list; treat as closed for a day rather than panicking.
+    Window::OpensAt(now + Duration::days(1))
+}
+
+/// The instant of a local wall-clock time. In a spring-forward gap the time does not exist:
+/// use the first instant after the gap. In a fall-back overlap, the earlier instant.
+fn resolve(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let naive = date.and_time(time);
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        LocalResult::None => {
+            // Gaps are at most a few hours; step forward a minute at a time past it.
+            let mut probe = naive;
+            for _ in 0..(24 * 60) {
+                probe += Duration::minutes(1);
+                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                    return t.with_timezone(&Utc);
+                }
+            }
+            Utc.from_utc_datetime(&naive)
+        }
+    }
+}
+
+/// The campaign's business hours.
+pub fn business_window(now: DateTime<Utc>, hours: &BusinessHours, tz: Tz) -> Window {
+    if !hours.enabled {
+        return Window::Open;
+    }
+    daily_window(now, tz, &hours.days, hours.start_time, hours.end_time)
+}
+
+const ALL_DAYS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
+
+/// The contact's own 08:00-21:00 window, every day.
+pub fn contact_window(now: DateTime<Utc>, tz: Tz) -> Window {
+    let start = NaiveTime::from_hms_opt(CONTACT_WINDOW_START.0, CONTACT_WINDOW_START.1, 0).expect("constant");
+    let end = NaiveTime::from_hms_opt(CONTACT_WINDOW_END.0, CONTACT_WINDOW_END.1, 0).expect("constant");
+    daily_window(now, tz, &ALL_DAYS, start, end)
+}
+
+/// Both rules at once: the later of the two openings, re-checked until both agree.
+pub fn dial_window(now: DateTime<Utc>, hours: &BusinessHours, campaign_tz: Tz, contact_tz: Option<Tz>) -> Window {
+    let mut at = now;
+    // Each step moves `at` forward to an opening; a handful of steps always settles.
+    for _ in 0..16 {
+        let b = business_window(at, hours, campaign_tz);
+        let c = contact_tz.map_or(Window::Open, |tz| contact_window(at, tz));
+        match (b, c) {
+            (Window::Open, Window::Open) => return if at == now { Window::Open } else { Window::OpensAt(at) },
+            (Window::OpensAt(t), Window::Open) | (Window::Open, Window::OpensAt(t)) => at = t,
+            (Window::OpensAt(a), Window::OpensAt(b)) => at = a.max(b),
+        }
+    }
+    Window::OpensAt(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn bh(days: Vec<u8>, s: (u32, u32), e: (u32, u32)) -> BusinessHours {
+        BusinessHours {
+            enabled: true,
+            days,
+            start_time: NaiveTime::from_hms_opt(s.0, s.1, 0).unwrap(),
+            end_time: NaiveTime::from_hms_opt(e.0, e.1, 0).unwrap(),
+        }
+    }
+
+    fn ny() -> Tz {
+        "America/New_York".parse().unwrap()
+    }
+
+    #[test]
+    fn weekday_hours_in_campaign_timezone() {
+        let h = bh(vec![1, 2, 3, 4, 5], (9, 0), (17, 0));
+        // Wednesday 2026-03-04 14:00 UTC = 09:00 EST: open.
+        let t = Utc.with_ymd_and_hms(2026, 3, 4, 14, 0, 0).unwrap();
+        assert_eq!(business_window(t, &h, ny()), Window::Open);
+        // 13:59 UTC = 08:59 EST: opens at 14:00 UTC.
+        assert_eq!(business_window(t - Duration::minutes(1), &h, ny()), Window::OpensAt(t));
+        // 22:00 UTC = 17:00 EST: closed until Thursday 09:00.
+        let close = Utc.with_ymd_and_hms(2026, 3, 4, 22, 0, 0).unwrap();
+        assert_eq!(business_window(close, &h, ny()), Window::OpensAt(Utc.with_ymd_and_hms(2026, 3, 5, 14, 0, 0).unwrap()));
+        // Friday evening: next opening is Monday.
+        let fri = Utc.with_ymd_and_hms(2026, 3, 6, 23, 0, 0).unwrap();
+        assert_eq!(business_window(fri, &h, ny()), Window::OpensAt(Utc.with_ymd_and_hms(2026, 3, 9, 13, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn dst_spring_forward_moves_the_utc_opening() {
+        let h = bh(vec![1, 2, 3, 4, 5, 6, 7], (9, 0), (17, 0));
+        // US DST starts 2026-03-08. Saturday 09:00 EST = 14:00 UTC; Monday 09:00 EDT = 13:00 UTC.
+        let sat_evening = Utc.with_ymd_and_hms(2026, 3, 7, 23, 0, 0).unwrap();
+        assert_eq!(business_window(sat_evening, &h, ny()), Window::OpensAt(Utc.with_ymd_and_hms(2026, 3, 8, 13, 0, 0).unwrap()));
+        let sun_13 = Utc.with_ymd_and_hms(2026, 3, 8, 13, 30, 0).unwrap();
+        assert_eq!(business_window(sun_13, &h, ny()), Window::Open);
+    }
+
+    #[test]
+    fn a_start_time_inside_the_dst_gap_opens_after_the_gap() {
+        let h = bh(vec![7], (2, 30), (5, 0));
+        // 02:30 does not exist in New York on 2026-03-08; the window opens at 03:00 EDT = 07:00 UTC.
+        let before = Utc.with_ymd_and_hms(2026, 3, 8, 5, 0, 0).unwrap();
+        assert_eq!(business_window(before, &h, ny()), Window::OpensAt(Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn contact_quiet_hours_in_their_own_zone() {
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        // 15:00 UTC = 07:00 PST: too early in LA even though it is 10:00 in New York.
+        let t = Utc.with_ymd_and_hms(2026, 1, 14, 15, 0, 0).unwrap();
+        assert_eq!(contact_window(t, ny()), Window::Open);
+        assert_eq!(contact_window(t, la), Window::OpensAt(Utc.with_ymd_and_hms(2026, 1, 14, 16, 0, 0).unwrap()));
+        // 21:00 local is closed.
+        let late = Utc.with_ymd_and_hms(2026, 1, 15, 2, 0, 0).unwrap();
+        assert!(!contact_window(late, ny()).is_open());
+    }
+
+    #[test]
+    fn combined_window_takes_the_later_opening() {
+        let h = bh(vec![1, 2, 3, 4, 5], (7, 0), (20, 0));
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        // Campaign in New York opens 07:00 EST = 12:00 UTC; the LA contact only at 16:00 UTC.
+        let t = Utc.with_ymd_and_hms(2026, 1, 14, 12, 30, 0).unwrap();
+        assert_eq!(dial_window(t, &h, ny(), Some(la)), Window::OpensAt(Utc.with_ymd_and_hms(2026, 1, 14, 16, 0, 0).unwrap()));
+        assert_eq!(dial_window(t, &h, ny(), None), Window::Open);
+        let disabled = BusinessHours { enabled: false, ..h };
+        assert_eq!(dial_window(t, &disabled, ny(), None), Window::Open);
+    }
+}

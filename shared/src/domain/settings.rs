@@ -1,0 +1,421 @@
+//! Campaign settings: what the user chose, validated once, then snapshotted on the campaign.
+//!
+//! `SettingsInput` is what a request carries (every field optional, so a missing field gets a
+//! specific error instead of a serde message); `Settings` is the validated value the rest of
+//! the system uses. Parse, don't validate: nothing downstream re-checks these rules.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::call::Outcome;
+use super::error::FieldError;
+
+/// The most retries a campaign may ask for.
+pub const MAX_RETRIES_CAP: u32 = 10;
+/// The longest pacing delay: one hour between calls.
+pub const MAX_PACING_SECONDS: u32 = 3600;
+/// The most calls a campaign may have in flight at once.
+pub const MAX_CONCURRENT_CAP: u32 = 50;
+/// The longest single backoff: thirty days.
+pub const MAX_BACKOFF_HOURS: f64 = 24.0 * 30.0;
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    /// Campaign name shown in lists; defaults to "Campaign <start date>".
+    pub name: Option<String>,
+    pub agent_id: Option<String>,
+    /// IANA timezone, e.g. "America/New_York".
+    pub timezone: Option<String>,
+    /// RFC 3339 instant. Missing means "as soon as started".
+    pub scheduled_start_time: Option<DateTime<Utc>>,
+    pub pacing: Option<PacingInput>,
+    pub business_hours: Option<BusinessHoursInput>,
+    pub retry_policy: Option<RetryPolicyInput>,
+    pub max_concurrent_calls: Option<u32>,
+    /// ISO 3166 region used for numbers written without a country code.
+    pub default_region: Option<String>,
+    /// Ask Twilio for answering-machine detection.
+    pub machine_detection: Option<bool>,
+    /// Explicit phone column header (otherwise detected).
+    pub phone_column: Option<String>,
+    /// Explicit name column header (otherwise detected).
+    pub name_column: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PacingInput {
+    pub delay_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHoursInput {
+    pub enabled: Option<bool>,
+    /// ISO weekdays, 1 = Monday .. 7 = Sunday.
+    pub days: Option<Vec<i64>>,
+    /// "HH:MM", local to the campaign's timezone.
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicyInput {
+    pub max_retries: Option<i64>,
+    pub backoff_hours: Option<Vec<f64>>,
+    pub retryable_outcomes: Option<Vec<String>>,
+}
+
+/// Validated settings, stored on the campaign as its snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Settings {
+    pub name: String,
+    pub agent_id: String,
+    #[schema(value_type = String)]
+    pub timezone: Tz,
+    pub scheduled_start_time: Option<DateTime<Utc>>,
+    pub pacing: Pacing,
+    pub business_hours: BusinessHours,
+    pub retry_policy: RetryPolicy,
+    pub max_concurrent_calls: u32,
+    pub default_region: String,
+    pub machine_detection: bool,
+    pub phone_column: Option<String>,
+    pub name_column: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Pacing {
+    pub delay_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BusinessHours {
+    pub enabled: bool,
+    pub days: Vec<u8>,
+    #[schema(value_type = String, example = "09:00")]
+    #[serde(with = "hhmm")]
+    pub start_time: NaiveTime,
+    #[schema(value_type = String, example = "17:00")]
+    #[serde(with = "hhmm")]
+    pub end_time: NaiveTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub backoff_hours: Vec<f64>,
+    pub retryable_outcomes: Vec<Outcome>,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            days: vec![1, 2, 3, 4, 5],
+            start_time: NaiveTime::from_hms_opt(9, 0, 0).expect("constant time"),
+            end_time: NaiveTime::from_hms_opt(17, 0, 0).expect("constant time"),
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            backoff_hours: vec![1.0, 4.0, 24.0],
+            retryable_outcomes: vec![Outcome::NoAnswer, Outcome::Busy, Outcome::Failed],
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based); the last entry repeats.
+    pub fn backoff(&self, retry: u32) -> chrono::Duration {
+        let hours = self
+            .backoff_hours
+            .get(retry.saturating_sub(1) as usize)
+            .or(self.backoff_hours.last())
+            .copied()
+            .unwrap_or(1.0);
+        chrono::Duration::milliseconds((hours * 3_600_000.0).round() as i64)
+    }
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_hhmm(&s).ok_or_else(|| serde::de::Error::custom("expected HH:MM"))
+    }
+}
+
+fn parse_hhmm(s: &str) -> Option<NaiveTime> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return None;
+    }
+    let h: u32 = h.parse().ok()?;
+    let m: u32 = m.parse().ok()?;
+    if h == 24 && m == 0 {
+        // "24:00" means end of day; the closest NaiveTime is 23:59:59.
+        return NaiveTime::from_hms_opt(23, 59, 59);
+    }
+    NaiveTime::from_hms_opt(h, m, 0)
+}
+
+fn err(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, message)
+}
+
+impl SettingsInput {
+    /// Validate against the clock. `require_future_start` is true on create: a start time in the
+    /// past is a mistake there, while a stored campaign's start time naturally passes.
+    pub fn validate(self, now: DateTime<Utc>, require_future_start: bool) -> Result<Settings, FieldError> {
+        let agent_id = self
+            .agent_id
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| err("agent_id", "agent_id is required"))?;
+        if agent_id.len() > 128 {
+            return Err(err("agent_id", "agent_id is too long"));
+        }
+        let tz_name = self.timezone.unwrap_or_else(|| "UTC".to_string());
+        let timezone: Tz = tz_name
+            .trim()
+            .parse()
+            .map_err(|_| err("timezone", format!("unknown timezone {tz_name:?}; use an IANA name such as America/New_York")))?;
+        if let Some(start) = self.scheduled_start_time {
+            // A minute of grace absorbs the client's clock skew and the request's own latency.
+            if require_future_start && start < now - chrono::Duration::minutes(1) {
+                return Err(err("scheduled_start_time", "scheduled_start_time is in the past"));
+            }
+        }
+        let delay = self.pacing.and_then(|p| p.delay_seconds).unwrap_or(10);
+        if delay < 0 {
+            return Err(err("pacing.delay_seconds", "delay_seconds cannot be negative"));
+        }
+        if delay > i64::from(MAX_PACING_SECONDS) {
+            return Err(err("pacing.delay_seconds", format!("delay_seconds is at most {MAX_PACING_SECONDS}")));
+        }
+        let business_hours = validate_hours(self.business_hours.unwrap_or_default())?;
+        let retry_policy = validate_retry(self.retry_policy.unwrap_or_default())?;
+        let max_concurrent_calls = self.max_concurrent_calls.unwrap_or(1);
+        if max_concurrent_calls == 0 || max_concurrent_calls > MAX_CONCURRENT_CAP {
+            return Err(err("max_concurrent_calls", format!("max_concurrent_calls must be between 1 and {MAX_CONCURRENT_CAP}")));
+        }
+        let default_region = self.default_region.unwrap_or_else(|| "US".to_string()).trim().to_ascii_uppercase();
+        if default_region.len() != 2 || !default_region.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(err("default_region", "default_region must be a two-letter ISO 3166 region code such as US"));
+        }
+        if !crate::import::phone::is_supported_region(&default_region) {
+            return Err(err("default_region", format!("default_region {default_region:?} is not a region libphonenumber knows")));
+        }
+        let name = match self.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+            Some(n) if n.chars().count() > 200 => return Err(err("name", "name is at most 200 characters")),
+            Some(n) => n,
+            None => {
+                let when = self.scheduled_start_time.unwrap_or(now).with_timezone(&timezone);
+                format!("Campaign {}", when.format("%b %-d, %Y %-I:%M %p"))
+            }
+        };
+        Ok(Settings {
+            name,
+            agent_id,
+            timezone,
+            scheduled_start_time: self.scheduled_start_time,
+            pacing: Pacing { delay_seconds: delay as u32 },
+            business_hours,
+            retry_policy,
+            max_concurrent_calls,
+            default_region,
+            machine_detection: self.machine_detection.unwrap_or(false),
+            phone_column: self.phone_column.filter(|s| !s.trim().is_empty()),
+            name_column: self.name_column.filter(|s| !s.trim().is_empty()),
+        })
+    }
+}
+
+fn validate_hours(input: BusinessHoursInput) -> Result<BusinessHours, FieldError> {
+    let d = BusinessHours::default();
+    let enabled = input.enabled.unwrap_or(false);
+    let mut days = match input.days {
+        None => d.days,
+        Some(days) => {
+            let mut out = Vec::with_capacity(days.len());
+            for day in days {
+                if !(1..=7).contains(&day) {
+                    return Err(err("business_hours.days", format!("day {day} is outside 1 (Monday) to 7 (Sunday)")));
+                }
+                out.push(day as u8);
+            }
+            out
+        }
+    };
+    days.sort_unstable();
+    days.dedup();
+    if enabled && days.is_empty() {
+        return Err(err("business_hours.days", "business hours are enabled but no day is allowed"));
+    }
+    let start_time = match input.start_time {
+        None => d.start_time,
+        Some(s) => parse_hhmm(&s).ok_or_else(|| err("business_hours.start_time", format!("{s:?} is not a HH:MM time")))?,
+    };
+    let end_time = match input.end_time {
+        None => d.end_time,
+        Some(s) => parse_hhmm(&s).ok_or_else(|| err("business_hours.end_time", format!("{s:?} is not a HH:MM time")))?,
+    };
+    if end_time <= start_time {
+        return Err(err("business_hours.end_time", "end_time must be after start_time"));
+    }
+    Ok(BusinessHours { enabled, days, start_time, end_time })
+}
+
+fn validate_retry(input: RetryPolicyInput) -> Result<RetryPolicy, FieldError> {
+    let d = RetryPolicy::default();
+    let max_retries = input.max_retries.unwrap_or(i64::from(d.max_retries));
+    if max_retries < 0 {
+        return Err(err("retry_policy.max_retries", "max_retries cannot be negative"));
+    }
+    if max_retries > i64::from(MAX_RETRIES_CAP) {
+        return Err(err("retry_policy.max_retries", format!("max_retries is at most {MAX_RETRIES_CAP}")));
+    }
+    let backoff_hours = input.backoff_hours.unwrap_or(d.backoff_hours);
+    if max_retries > 0 && backoff_hours.is_empty() {
+        return Err(err("retry_policy.backoff_hours", "backoff_hours needs at least one entry when retries are allowed"));
+    }
+    for h in &backoff_hours {
+        if !h.is_finite() || *h < 0.0 || *h > MAX_BACKOFF_HOURS {
+            return Err(err("retry_policy.backoff_hours", format!("backoff {h} must be between 0 and {MAX_BACKOFF_HOURS} hours")));
+        }
+    }
+    let retryable_outcomes = match input.retryable_outcomes {
+        None => d.retryable_outcomes,
+        Some(names) => {
+            let mut out = Vec::with_capacity(names.len());
+            for n in names {
+                let o = Outcome::parse_retryable(&n).ok_or_else(|| {
+                    err(
+                        "retry_policy.retryable_outcomes",
+                        format!("unknown outcome {n:?}; retryable outcomes are no-answer, busy, failed, canceled, machine"),
+                    )
+                })?;
+                if !out.contains(&o) {
+                    out.push(o);
+                }
+            }
+            out
+        }
+    };
+    Ok(RetryPolicy { max_retries: max_retries as u32, backoff_hours, retryable_outcomes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+    }
+
+    fn base() -> SettingsInput {
+        SettingsInput { agent_id: Some("a1".into()), timezone: Some("America/New_York".into()), ..Default::default() }
+    }
+
+    #[test]
+    fn defaults_are_the_sequential_behaviour() {
+        let s = base().validate(now(), true).unwrap();
+        assert_eq!(s.max_concurrent_calls, 1);
+        assert_eq!(s.pacing.delay_seconds, 10);
+        assert_eq!(s.default_region, "US");
+        assert_eq!(s.retry_policy.max_retries, 3);
+        assert!(!s.business_hours.enabled);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(SettingsInput, &str)> = vec![
+            (SettingsInput { agent_id: None, ..base() }, "agent_id"),
+            (SettingsInput { timezone: Some("Mars/Olympus".into()), ..base() }, "timezone"),
+            (SettingsInput { scheduled_start_time: Some(now() - chrono::Duration::hours(1)), ..base() }, "scheduled_start_time"),
+            (SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(-1) }), ..base() }, "pacing.delay_seconds"),
+            (SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(100_000) }), ..base() }, "pacing.delay_seconds"),
+            (
+                SettingsInput {
+                    business_hours: Some(BusinessHoursInput { days: Some(vec![0, 1]), ..Default::default() }),
+                    ..base()
+                },
+                "business_hours.days",
+            ),
+            (
+                SettingsInput {
+                    business_hours: Some(BusinessHoursInput {
+                        start_time: Some("17:00".into()),
+                        end_time: Some("09:00".into()),
+                        ..Default::default()
+                    }),
+                    ..base()
+                },
+                "business_hours.end_time",
+            ),
+            (
+                SettingsInput {
+                    business_hours: Some(BusinessHoursInput { start_time: Some("9am".into()), ..Default::default() }),
+                    ..base()
+                },
+                "business_hours.start_time",
+            ),
+            (
+                SettingsInput { retry_policy: Some(RetryPolicyInput { max_retries: Some(99), ..Default::default() }), ..base() },
+                "retry_policy.max_retries",
+            ),
+            (
+                SettingsInput {
+                    retry_policy: Some(RetryPolicyInput { retryable_outcomes: Some(vec!["voicemail".into()]), ..Default::default() }),
+                    ..base()
+                },
+                "retry_policy.retryable_outcomes",
+            ),
+            (
+                SettingsInput {
+                    retry_policy: Some(RetryPolicyInput { backoff_hours: Some(vec![f64::NAN]), ..Default::default() }),
+                    ..base()
+                },
+                "retry_policy.backoff_hours",
+            ),
+            (SettingsInput { max_concurrent_calls: Some(0), ..base() }, "max_concurrent_calls"),
+            (SettingsInput { default_region: Some("USA".into()), ..base() }, "default_region"),
+        ];
+        for (input, field) in cases {
+            let e = input.validate(now(), true).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn fractional_backoff_and_last_entry_repeats() {
+        let p = RetryPolicy { max_retries: 5, backoff_hours: vec![0.5, 2.0], retryable_outcomes: vec![] };
+        assert_eq!(p.backoff(1), chrono::Duration::minutes(30));
+        assert_eq!(p.backoff(2), chrono::Duration::hours(2));
+        assert_eq!(p.backoff(5), chrono::Duration::hours(2));
+    }
+
+    #[test]
+    fn settings_round_trip_through_json() {
+        let s = base().validate(now(), true).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Settings = serde_json::from_str(&json).unwrap();
+        assert_eq!(s, back);
+        assert!(json.contains("\"start_time\":\"09:00\""));
+    }
+}

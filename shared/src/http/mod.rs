@@ -1,0 +1,1 @@
+//! The HTTP router (REST routes and Twilio webhooks).
