@@ -1,1 +1,35 @@
-fn main() {}
+//! `campaigns`: the operator CLI. `parse` checks a contact file, `dev` runs the whole system
+//! locally against the emulator and the Twilio simulator, `token` prints a local JWT.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod dev;
+mod parse;
+mod token;
+
+#[derive(Parser)]
+#[command(name = "campaigns", version, about = "Bulk call campaigns: operator tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse a contact file and print the import report as JSON.
+    Parse(parse::ParseArgs),
+    /// Serve the API, the ingest watcher and the dialer locally.
+    Dev(dev::DevArgs),
+    /// Print a JWT for a local user (HS256, LOCAL_JWT_SECRET).
+    Token(token::TokenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Parse(args) => parse::run(args),
+        Command::Dev(args) => dev::run(args),
+        Command::Token(args) => token::run(args),
+    }
+}
