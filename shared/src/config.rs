@@ -43,3 +43,21 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
     aws_sdk_s3::Client::from_conf(conf)
 }
+
+/// The SDK configuration for the local emulator: fixed region and dummy credentials, so
+/// nothing on the machine (profiles, IMDS) is consulted.
+pub async fn local_aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    let creds = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "local");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+/// The emulator's endpoint for local runs and tests: `AWS_ENDPOINT_URL`, else the local
+/// stack's default port.
+pub fn local_endpoint() -> String {
+    optional("AWS_ENDPOINT_URL").unwrap_or_else(|| "http://127.0.0.1:4566".to_string())
+}

@@ -1,0 +1,33 @@
+# The two commands the README opens with:
+#   make dev    - the whole system locally: emulated AWS (moto), the Twilio simulator, the dev server
+#   make test   - every test, against the same local stack
+SHELL := /bin/bash
+export LOCAL_AWS_PORT ?= 4566
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(LOCAL_AWS_PORT)
+export AWS_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export CAMPAIGNS_PYTHON ?= $(CURDIR)/infra/local/.venv/bin/python
+
+.PHONY: dev test stack-up stack-down venv lint-template sam-build bench fuzz
+
+venv:
+	infra/local/stack.sh venv
+
+stack-up:
+	infra/local/stack.sh up
+
+stack-down:
+	infra/local/stack.sh down
+
+dev: stack-up
+	cargo run -p campaigns -- dev
+
+test: stack-up
+	infra/local/test.sh
+
+lint-template: venv
+	infra/local/.venv/bin/cfn-lint template.yaml
+
+bench:
+	cargo bench -p shared --bench parser
