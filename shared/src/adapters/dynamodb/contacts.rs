@@ -1,1 +1,315 @@
+//! Contact items: bulk writes for the import, listing for the API, recount for invariant 7.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use base64::Engine;
+use futures::{StreamExt, TryStreamExt};
+use rand::Rng;
+
+use super::error::{RepoError, classify};
+use super::keys::*;
+use super::records::{ContactRecord, attr, parse_item, to_ms};
+use super::{Repo, s};
+use crate::domain::{Contact, ContactState, Counters};
+use crate::import::ParsedContact;
+
+/// DynamoDB's limit of items in one BatchWriteItem.
+pub const BATCH: usize = 25;
+/// BatchWriteItem requests in flight at once during an import.
+pub const IN_FLIGHT: usize = 4;
+/// Rounds of retrying UnprocessedItems before giving up on a batch.
+pub const MAX_ROUNDS: u32 = 12;
+
+/// What a bulk write did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BulkStats {
+    pub items: u64,
+    /// BatchWriteItem requests sent, retries included.
+    pub requests: u64,
+    /// Items DynamoDB returned as unprocessed and that were retried.
+    pub retried_items: u64,
+}
+
+impl BulkStats {
+    fn add(&mut self, o: BulkStats) {
+        self.items += o.items;
+        self.requests += o.requests;
+        self.retried_items += o.retried_items;
+    }
+}
+
+/// Exponential backoff with full jitter: 25 ms, 50 ms, ... capped at 2 s.
+pub fn backoff(round: u32) -> Duration {
+    let cap = 25u64.saturating_mul(1 << round.min(7)).min(2000);
+    Duration::from_millis(rand::rng().random_range(cap / 2..=cap))
+}
+
+impl Repo {
+    /// The item of a freshly imported contact: pending, due at once, in the work queue.
+    pub fn new_contact_record(campaign_id: &str, seq: u64, c: &ParsedContact) -> ContactRecord {
+        ContactRecord {
+            pk: campaign_pk(campaign_id),
+            sk: contact_sk(&c.phone),
+            entity: "contact".into(),
+            campaign_id: campaign_id.to_string(),
+            phone: c.phone.clone(),
+            seq,
+            row: c.row,
+            name: c.name.clone(),
+            metadata: c.metadata.clone(),
+            tz: c.timezone.clone(),
+            state: ContactState::Pending,
+            attempts: 0,
+            next_attempt_ms: 0,
+            lease_until_ms: None,
+            outcome: None,
+            failure_reason: None,
+            last_call_ms: None,
+            last_duration: None,
+            gsi3pk: Some(queue_pk(campaign_id)),
+            gsi3sk: Some(work_sk(0, seq)),
+        }
+    }
+
+    /// Write contacts with BatchWriteItem: 25 a request, several in flight, unprocessed items
+    /// retried with backoff until every one is written (or the rounds run out: an error, so
+    /// the import fails loudly instead of losing contacts). Puts are idempotent: a contact's key
+    /// is its E.164 number, so writing the same file twice leaves the same items.
+    pub async fn put_contacts(&self, campaign_id: &str, contacts: &[ParsedContact]) -> Result<BulkStats, RepoError> {
+        let mut requests = Vec::with_capacity(contacts.len());
+        for (seq, c) in contacts.iter().enumerate() {
+            let item = serde_dynamo::to_item(Self::new_contact_record(campaign_id, seq as u64, c))?;
+            requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(sdk_build)?).build());
+        }
+        self.write_all(requests).await
+    }
+
+    /// Send write requests in batches of 25 with `IN_FLIGHT` concurrency.
+    pub async fn write_all(&self, requests: Vec<WriteRequest>) -> Result<BulkStats, RepoError> {
+        let chunks: Vec<Vec<WriteRequest>> = requests.chunks(BATCH).map(<[WriteRequest]>::to_vec).collect();
+        let results: Vec<BulkStats> = futures::stream::iter(chunks.into_iter().map(|c| self.write_batch(c)))
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut total = BulkStats::default();
+        for r in results {
+            total.add(r);
+        }
+        Ok(total)
+    }
+
+    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<BulkStats, RepoError> {
+        let mut stats = BulkStats { items: batch.len() as u64, ..Default::default() };
+        let mut pending = batch;
+        for round in 0..MAX_ROUNDS {
+            if round > 0 {
+                tokio::time::sleep(backoff(round)).await;
+            }
+            stats.requests += 1;
+            let result = self
+                .client
+                .batch_write_item()
+                .request_items(self.table.clone(), pending.clone())
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let left = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
+                    if left.is_empty() {
+                        return Ok(stats);
+                    }
+                    stats.retried_items += left.len() as u64;
+                    pending = left;
+                }
+                Err(e) => {
+                    let e = classify(e);
+                    if !e.is_retryable() {
+                        return Err(e);
+                    }
+                    // Throttled as a whole: the same batch goes again after the backoff.
+                    stats.retried_items += pending.len() as u64;
+                }
+            }
+        }
+        Err(RepoError::Throttled(format!("{} items still unprocessed after {MAX_ROUNDS} rounds", pending.len())))
+    }
+
+    /// One page of a campaign's contacts (ordered by phone number), optionally of one state.
+    /// The cursor is opaque to clients.
+    pub async fn list_contacts(
+        &self,
+        campaign_id: &str,
+        state: Option<ContactState>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<(Vec<Contact>, Option<String>), RepoError> {
+        let limit = limit.clamp(1, 1000) as usize;
+        let mut start = match cursor {
+            None => None,
+            Some(c) => Some(decode_cursor(&c).ok_or(RepoError::NotFound)?),
+        };
+        let mut out = Vec::with_capacity(limit);
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(campaign_pk(campaign_id)))
+                .expression_attribute_values(":p", s(CONTACT_PREFIX))
+                .limit((limit - out.len()) as i32);
+            if let Some(st) = state {
+                q = q
+                    .filter_expression("#state = :state")
+                    .expression_attribute_names("#state", attr::STATE)
+                    .expression_attribute_values(":state", s(st.as_str()));
+            }
+            if let Some(sk) = start.take() {
+                q = q.exclusive_start_key(PK, s(campaign_pk(campaign_id))).exclusive_start_key(SK, s(sk));
+            }
+            let page = q.send().await.map_err(classify)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(parse_item::<ContactRecord>(item)?.into());
+            }
+            let next = page.last_evaluated_key.and_then(|k| match k.get(SK) {
+                Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                _ => None,
+            });
+            match next {
+                None => return Ok((out, None)),
+                Some(sk) if out.len() >= limit => return Ok((out, Some(encode_cursor(&sk)))),
+                Some(sk) => start = Some(sk),
+            }
+        }
+    }
+
+    /// Every contact of a campaign (export, recount).
+    pub async fn all_contacts(&self, campaign_id: &str) -> Result<Vec<Contact>, RepoError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = self.list_contacts(campaign_id, None, 1000, cursor).await?;
+            all.extend(page);
+            match next {
+                None => return Ok(all),
+                Some(c) => cursor = Some(c),
+            }
+        }
+    }
+
+    /// Counters recomputed from the contacts themselves: what the campaign's counters must
+    /// always equal (invariant 7).
+    pub async fn recount(&self, campaign_id: &str) -> Result<Counters, RepoError> {
+        let mut c = Counters::default();
+        for contact in self.all_contacts(campaign_id).await? {
+            c.total += 1;
+            match contact.state {
+                ContactState::Pending => c.pending += 1,
+                ContactState::Calling => c.calling += 1,
+                ContactState::Retrying => c.retrying += 1,
+                ContactState::Completed => c.completed += 1,
+                ContactState::Failed => c.failed += 1,
+                ContactState::Skipped => c.skipped += 1,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Delete every item under the campaign's partition except the campaign item itself
+    /// (contacts and attempts).
+    pub async fn delete_campaign_children(&self, campaign_id: &str) -> Result<BulkStats, RepoError> {
+        let pk = campaign_pk(campaign_id);
+        let mut keys: Vec<HashMap<String, AttributeValue>> = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(&pk))
+                .projection_expression("#pk, #sk")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items.unwrap_or_default() {
+                if matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk == META) {
+                    continue;
+                }
+                keys.push(item);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        let mut requests = Vec::with_capacity(keys.len());
+        for key in keys {
+            requests.push(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(sdk_build)?).build());
+        }
+        self.write_all(requests).await
+    }
+
+    /// A single contact, strongly consistent.
+    pub async fn get_contact(&self, campaign_id: &str, phone: &str) -> Result<Option<ContactRecord>, RepoError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(contact_sk(phone)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(parse_item::<ContactRecord>).transpose()
+    }
+}
+
+fn sdk_build(e: aws_sdk_dynamodb::error::BuildError) -> RepoError {
+    RepoError::Sdk(e.to_string())
+}
+
+fn encode_cursor(sk: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk.as_bytes())
+}
+
+fn decode_cursor(c: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c.as_bytes()).ok()?;
+    let sk = String::from_utf8(bytes).ok()?;
+    sk.starts_with(CONTACT_PREFIX).then_some(sk)
+}
+
+/// Milliseconds since the epoch of now-ish instants, for callers that only have a DateTime.
+pub fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    to_ms(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_rejects_foreign_keys() {
+        let c = encode_cursor("P#+12025550123");
+        assert_eq!(decode_cursor(&c).as_deref(), Some("P#+12025550123"));
+        assert_eq!(decode_cursor(&encode_cursor("META")), None);
+        assert_eq!(decode_cursor("!!!"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for round in 0..20 {
+            let d = backoff(round);
+            assert!(d <= Duration::from_millis(2000));
+        }
+        assert!(backoff(1) <= Duration::from_millis(50));
+    }
+}

@@ -1,1 +1,627 @@
+//! Dialing storage: the lease-and-slot transaction, call progress, the terminal transaction,
+//! release, the watchdog's queries and completion.
+//!
+//! Every method is a single conditional request or one TransactWriteItems, so two dialers,
+//! a dialer and a webhook, or a webhook and its duplicate can run at once: the conditions
+//! decide who wins, and the loser gets `Conflict` (an expected outcome, not an error).
 
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+use super::error::{RepoError, classify};
+use super::keys::*;
+use super::records::{AttemptRecord, ContactRecord, attr, parse_item};
+use super::{Repo, n, s};
+use crate::domain::{AfterCall, CampaignState, ContactState, Outcome};
+
+/// Why a claim did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The campaign is not running, has no free slot, or pacing forbids a call now.
+    #[error("the campaign cannot take another call now")]
+    CampaignBusy,
+    /// Someone else leased this contact first (or it changed state).
+    #[error("the contact was taken or changed")]
+    ContactTaken,
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// A lease request: everything the transaction writes.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    pub campaign_id: &'a str,
+    pub contact: &'a ContactRecord,
+    /// The attempt number being placed (contact.attempts + 1).
+    pub attempt: u32,
+    pub now_ms: i64,
+    pub lease_until_ms: i64,
+    /// When the campaign's next call may start (pacing between starts).
+    pub next_dial_ms: i64,
+}
+
+/// The end of an attempt, as the webhook or the watchdog saw it.
+#[derive(Debug, Clone)]
+pub struct Finish<'a> {
+    pub campaign_id: &'a str,
+    pub phone: &'a str,
+    pub attempt: u32,
+    pub seq: u64,
+    pub call_status: &'a str,
+    pub sequence_number: i64,
+    pub outcome: Outcome,
+    pub after: AfterCall,
+    pub duration: Option<u32>,
+    pub answered_by: Option<&'a str>,
+    pub failure_reason: Option<&'a str>,
+    pub now_ms: i64,
+    /// Sequential campaigns: the next call waits for this instant (end + delay).
+    pub next_dial_ms: Option<i64>,
+}
+
+fn counter_of(state: ContactState) -> &'static str {
+    match state {
+        ContactState::Pending => attr::C_PENDING,
+        ContactState::Calling => attr::C_CALLING,
+        ContactState::Retrying => attr::C_RETRYING,
+        ContactState::Completed => attr::C_COMPLETED,
+        ContactState::Failed => attr::C_FAILED,
+        ContactState::Skipped => attr::C_SKIPPED,
+    }
+}
+
+fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, RepoError> {
+    r.map_err(|e| RepoError::Sdk(e.to_string()))
+}
+
+/// Map a transaction's cancellation to which of its items failed its condition.
+fn cancelled_items<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> Option<Vec<bool>>
+where
+    E: std::any::Any + 'static,
+{
+    let service = err.as_service_error()?;
+    let any: &dyn std::any::Any = service;
+    let twi = any.downcast_ref::<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>()?;
+    match twi {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+            let reasons = t.cancellation_reasons();
+            if reasons.is_empty() {
+                return None;
+            }
+            Some(reasons.iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect())
+        }
+        _ => None,
+    }
+}
+
+impl Repo {
+    /// Contacts due for a call now, from the sparse work index (eventually consistent: a
+    /// candidate may already be taken; the claim's condition decides).
+    pub async fn due_contacts(&self, campaign_id: &str, now_ms: i64, limit: i32) -> Result<Vec<ContactRecord>, RepoError> {
+        self.work_query(&queue_pk(campaign_id), now_ms, limit).await
+    }
+
+    /// Contacts whose lease expired at or before `now_ms` (the watchdog's work).
+    pub async fn expired_leases(&self, campaign_id: &str, now_ms: i64, limit: i32) -> Result<Vec<ContactRecord>, RepoError> {
+        self.work_query(&lease_pk(campaign_id), now_ms, limit).await
+    }
+
+    async fn work_query(&self, pk: &str, now_ms: i64, limit: i32) -> Result<Vec<ContactRecord>, RepoError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI3)
+            .key_condition_expression("#pk = :pk AND #sk <= :upto")
+            .expression_attribute_names("#pk", GSI3_PK)
+            .expression_attribute_names("#sk", GSI3_SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":upto", s(work_sk_upto(now_ms)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.items.unwrap_or_default().into_iter().map(parse_item::<ContactRecord>).collect()
+    }
+
+    /// Take a slot on the campaign and the lease on the contact, and write the attempt, in one
+    /// transaction (invariants 1 and 2). Conditions: the campaign is running, has a free slot
+    /// and pacing allows a call now; the contact is still in the dialable state it was read in,
+    /// with the same attempt count, and due; the attempt key is new.
+    pub async fn claim(&self, c: &Claim<'_>) -> Result<(), ClaimError> {
+        let from = c.contact.state;
+        if !from.is_dialable() {
+            return Err(ClaimError::ContactTaken);
+        }
+        let campaign = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(c.campaign_id)))
+                .key(SK, s(META))
+                .update_expression(
+                    "SET #calling = #calling + :one, #from = #from - :one, #placed = #placed + :one, \
+                     #last = :now, #next = :next",
+                )
+                .condition_expression("#state = :running AND #calling < #max AND #next <= :now")
+                .expression_attribute_names("#calling", attr::C_CALLING)
+                .expression_attribute_names("#from", counter_of(from))
+                .expression_attribute_names("#placed", attr::CALLS_PLACED)
+                .expression_attribute_names("#last", attr::LAST_CALLED_MS)
+                .expression_attribute_names("#next", attr::NEXT_DIAL_MS)
+                .expression_attribute_names("#state", attr::STATE)
+                .expression_attribute_names("#max", attr::MAX_CONCURRENT)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(c.now_ms))
+                .expression_attribute_values(":next", n(c.next_dial_ms))
+                .expression_attribute_values(":running", s(CampaignState::Running.as_str()))
+                .build(),
+        )?;
+        let contact = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(c.campaign_id)))
+                .key(SK, s(contact_sk(&c.contact.phone)))
+                .update_expression(
+                    "SET #state = :calling, #attempts = :n, #lease = :lease, #g3pk = :lpk, #g3sk = :lsk, #lastcall = :now",
+                )
+                .condition_expression("#state = :from AND #attempts = :prev AND #due <= :now")
+                .expression_attribute_names("#state", attr::STATE)
+                .expression_attribute_names("#attempts", attr::ATTEMPTS)
+                .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
+                .expression_attribute_names("#g3pk", GSI3_PK)
+                .expression_attribute_names("#g3sk", GSI3_SK)
+                .expression_attribute_names("#lastcall", attr::LAST_CALL_MS)
+                .expression_attribute_names("#due", attr::NEXT_ATTEMPT_MS)
+                .expression_attribute_values(":calling", s(ContactState::Calling.as_str()))
+                .expression_attribute_values(":from", s(from.as_str()))
+                .expression_attribute_values(":n", n(c.attempt))
+                .expression_attribute_values(":prev", n(c.attempt.saturating_sub(1)))
+                .expression_attribute_values(":lease", n(c.lease_until_ms))
+                .expression_attribute_values(":lpk", s(lease_pk(c.campaign_id)))
+                .expression_attribute_values(":lsk", s(work_sk(c.lease_until_ms, c.contact.seq)))
+                .expression_attribute_values(":now", n(c.now_ms))
+                .build(),
+        )?;
+        let attempt = AttemptRecord {
+            pk: campaign_pk(c.campaign_id),
+            sk: attempt_sk(&c.contact.phone, c.attempt),
+            entity: "attempt".into(),
+            campaign_id: c.campaign_id.to_string(),
+            phone: c.contact.phone.clone(),
+            n: c.attempt,
+            started_ms: c.now_ms,
+            call_sid: None,
+            call_status: None,
+            seq_no: -1,
+            terminal: false,
+            duration: None,
+            answered_by: None,
+            outcome: None,
+            ended_ms: None,
+        };
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(serde_dynamo::to_item(attempt).map_err(RepoError::from)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(campaign).build())
+            .transact_items(TransactWriteItem::builder().update(contact).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(failed) = cancelled_items(&e) {
+                    if failed.first().copied().unwrap_or(false) {
+                        return Err(ClaimError::CampaignBusy);
+                    }
+                    if failed.iter().any(|f| *f) {
+                        return Err(ClaimError::ContactTaken);
+                    }
+                }
+                match classify(e) {
+                    // Reasons unavailable: the caller re-reads the campaign before the next try.
+                    RepoError::Conflict => Err(ClaimError::ContactTaken),
+                    other => Err(ClaimError::Repo(other)),
+                }
+            }
+        }
+    }
+
+    /// Record the CallSid Twilio gave the attempt (the 4th request of a dial).
+    pub async fn record_call_sid(&self, campaign_id: &str, phone: &str, attempt: u32, sid: &str, status: &str) -> Result<(), RepoError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(attempt_sk(phone, attempt)))
+            .update_expression("SET #sid = :sid, #st = if_not_exists(#st, :status)")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sid", attr::CALL_SID)
+            .expression_attribute_names("#st", attr::CALL_STATUS)
+            .expression_attribute_values(":sid", s(sid))
+            .expression_attribute_values(":status", s(status))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub async fn get_attempt(&self, campaign_id: &str, phone: &str, attempt: u32) -> Result<Option<AttemptRecord>, RepoError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(attempt_sk(phone, attempt)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(parse_item::<AttemptRecord>).transpose()
+    }
+
+    /// A non-terminal callback: record progress if it is newer than what we have (by
+    /// SequenceNumber) and the attempt has not ended. An older or duplicate one is a `Conflict`.
+    pub async fn record_progress(
+        &self,
+        campaign_id: &str,
+        phone: &str,
+        attempt: u32,
+        sid: &str,
+        status: &str,
+        sequence_number: i64,
+    ) -> Result<(), RepoError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(attempt_sk(phone, attempt)))
+            .update_expression("SET #st = :st, #seq = :seq, #sid = :sid")
+            .condition_expression("attribute_exists(#pk) AND #seq < :seq AND #term = :false")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#st", attr::CALL_STATUS)
+            .expression_attribute_names("#seq", attr::SEQ_NO)
+            .expression_attribute_names("#sid", attr::CALL_SID)
+            .expression_attribute_names("#term", attr::TERMINAL)
+            .expression_attribute_values(":st", s(status))
+            .expression_attribute_values(":seq", n(sequence_number))
+            .expression_attribute_values(":sid", s(sid))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The end of an attempt, in one transaction (invariants 2, 6, 7): the attempt becomes
+    /// terminal (only once), the contact moves from `calling` to its next state (only if it is
+    /// still on this attempt), and the campaign releases the slot and moves the counters.
+    /// A duplicate or stale callback fails a condition and changes nothing (`Conflict`).
+    pub async fn finish_attempt(&self, f: &Finish<'_>) -> Result<(), RepoError> {
+        let new_state = f.after.state();
+        let mut attempt_names: HashMap<String, String> = HashMap::new();
+        let mut attempt_values: HashMap<String, AttributeValue> = HashMap::new();
+        let mut attempt_set = vec!["#term = :true", "#st = :st", "#seq = :seq", "#out = :out", "#ended = :now"];
+        attempt_names.insert("#pk".into(), PK.into());
+        attempt_names.insert("#term".into(), attr::TERMINAL.into());
+        attempt_names.insert("#st".into(), attr::CALL_STATUS.into());
+        attempt_names.insert("#seq".into(), attr::SEQ_NO.into());
+        attempt_names.insert("#out".into(), attr::OUTCOME.into());
+        attempt_names.insert("#ended".into(), attr::ENDED_MS.into());
+        attempt_values.insert(":true".into(), AttributeValue::Bool(true));
+        attempt_values.insert(":false".into(), AttributeValue::Bool(false));
+        attempt_values.insert(":st".into(), s(f.call_status));
+        attempt_values.insert(":seq".into(), n(f.sequence_number));
+        attempt_values.insert(":out".into(), s(f.outcome.as_str()));
+        attempt_values.insert(":now".into(), n(f.now_ms));
+        if let Some(d) = f.duration {
+            attempt_set.push("#dur = :dur");
+            attempt_names.insert("#dur".into(), attr::DURATION.into());
+            attempt_values.insert(":dur".into(), n(d));
+        }
+        if let Some(a) = f.answered_by {
+            attempt_set.push("#ab = :ab");
+            attempt_names.insert("#ab".into(), attr::ANSWERED_BY.into());
+            attempt_values.insert(":ab".into(), s(a));
+        }
+        let attempt = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(f.campaign_id)))
+                .key(SK, s(attempt_sk(f.phone, f.attempt)))
+                .update_expression(format!("SET {}", attempt_set.join(", ")))
+                .condition_expression("attribute_exists(#pk) AND #term = :false")
+                .set_expression_attribute_names(Some(attempt_names))
+                .set_expression_attribute_values(Some(attempt_values))
+                .build(),
+        )?;
+
+        let mut c_names: HashMap<String, String> = HashMap::new();
+        let mut c_values: HashMap<String, AttributeValue> = HashMap::new();
+        let mut c_set = vec!["#state = :new", "#out = :out"];
+        let mut c_remove = vec!["#lease"];
+        for (k, v) in [
+            ("#state", attr::STATE),
+            ("#out", attr::OUTCOME),
+            ("#lease", attr::LEASE_UNTIL_MS),
+            ("#attempts", attr::ATTEMPTS),
+            ("#g3pk", GSI3_PK),
+            ("#g3sk", GSI3_SK),
+        ] {
+            c_names.insert(k.into(), v.into());
+        }
+        c_values.insert(":new".into(), s(new_state.as_str()));
+        c_values.insert(":out".into(), s(f.outcome.as_str()));
+        c_values.insert(":calling".into(), s(ContactState::Calling.as_str()));
+        c_values.insert(":n".into(), n(f.attempt));
+        if let Some(d) = f.duration {
+            c_set.push("#dur = :dur");
+            c_names.insert("#dur".into(), attr::LAST_DURATION.into());
+            c_values.insert(":dur".into(), n(d));
+        }
+        if let Some(r) = f.failure_reason {
+            c_set.push("#reason = :reason");
+            c_names.insert("#reason".into(), attr::FAILURE_REASON.into());
+            c_values.insert(":reason".into(), s(r));
+        }
+        match f.after {
+            AfterCall::Retry { at } => {
+                let at_ms = at.timestamp_millis();
+                c_set.push("#due = :due");
+                c_set.push("#g3pk = :qpk");
+                c_set.push("#g3sk = :qsk");
+                c_names.insert("#due".into(), attr::NEXT_ATTEMPT_MS.into());
+                c_values.insert(":due".into(), n(at_ms));
+                c_values.insert(":qpk".into(), s(queue_pk(f.campaign_id)));
+                c_values.insert(":qsk".into(), s(work_sk(at_ms, f.seq)));
+            }
+            AfterCall::Completed | AfterCall::Failed { .. } => {
+                c_remove.push("#g3pk");
+                c_remove.push("#g3sk");
+            }
+        }
+        let contact = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(f.campaign_id)))
+                .key(SK, s(contact_sk(f.phone)))
+                .update_expression(format!("SET {} REMOVE {}", c_set.join(", "), c_remove.join(", ")))
+                .condition_expression("#state = :calling AND #attempts = :n")
+                .set_expression_attribute_names(Some(c_names))
+                .set_expression_attribute_values(Some(c_values))
+                .build(),
+        )?;
+
+        let mut k_names: HashMap<String, String> = HashMap::new();
+        let mut k_values: HashMap<String, AttributeValue> = HashMap::new();
+        let mut k_set = vec!["#calling = #calling - :one", "#to = #to + :one"];
+        k_names.insert("#calling".into(), attr::C_CALLING.into());
+        k_names.insert("#to".into(), counter_of(new_state).into());
+        k_values.insert(":one".into(), n(1));
+        if f.outcome.is_success() {
+            k_set.push("#answered = #answered + :one");
+            k_set.push("#secs = #secs + :secs");
+            k_names.insert("#answered".into(), attr::CALLS_ANSWERED.into());
+            k_names.insert("#secs".into(), attr::ANSWERED_SECONDS.into());
+            k_values.insert(":secs".into(), n(f.duration.unwrap_or(0)));
+        }
+        if let Some(next) = f.next_dial_ms {
+            k_set.push("#next = :next");
+            k_names.insert("#next".into(), attr::NEXT_DIAL_MS.into());
+            k_values.insert(":next".into(), n(next));
+        }
+        let campaign = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(f.campaign_id)))
+                .key(SK, s(META))
+                .update_expression(format!("SET {}", k_set.join(", ")))
+                .set_expression_attribute_names(Some(k_names))
+                .set_expression_attribute_values(Some(k_values))
+                .build(),
+        )?;
+
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(attempt).build())
+            .transact_items(TransactWriteItem::builder().update(contact).build())
+            .transact_items(TransactWriteItem::builder().update(campaign).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Undo a claim whose call was never created (Twilio 429/5xx, or the watchdog found no
+    /// call): the contact goes back to the state it was leased from with its attempt count
+    /// restored (no attempt is charged), due again at `due_ms`; the slot and the placed-call
+    /// count are given back; the attempt item is deleted, only if it never got a CallSid.
+    pub async fn release(
+        &self,
+        campaign_id: &str,
+        contact: &ContactRecord,
+        attempt: u32,
+        back_to: ContactState,
+        due_ms: i64,
+    ) -> Result<(), RepoError> {
+        let campaign = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(campaign_id)))
+                .key(SK, s(META))
+                .update_expression("SET #calling = #calling - :one, #to = #to + :one, #placed = #placed - :one")
+                .expression_attribute_names("#calling", attr::C_CALLING)
+                .expression_attribute_names("#to", counter_of(back_to))
+                .expression_attribute_names("#placed", attr::CALLS_PLACED)
+                .expression_attribute_values(":one", n(1))
+                .build(),
+        )?;
+        let contact_update = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(campaign_id)))
+                .key(SK, s(contact_sk(&contact.phone)))
+                .update_expression("SET #state = :back, #attempts = :prev, #due = :due, #g3pk = :qpk, #g3sk = :qsk REMOVE #lease")
+                .condition_expression("#state = :calling AND #attempts = :n")
+                .expression_attribute_names("#state", attr::STATE)
+                .expression_attribute_names("#attempts", attr::ATTEMPTS)
+                .expression_attribute_names("#due", attr::NEXT_ATTEMPT_MS)
+                .expression_attribute_names("#g3pk", GSI3_PK)
+                .expression_attribute_names("#g3sk", GSI3_SK)
+                .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
+                .expression_attribute_values(":back", s(back_to.as_str()))
+                .expression_attribute_values(":prev", n(attempt.saturating_sub(1)))
+                .expression_attribute_values(":due", n(due_ms))
+                .expression_attribute_values(":qpk", s(queue_pk(campaign_id)))
+                .expression_attribute_values(":qsk", s(work_sk(due_ms, contact.seq)))
+                .expression_attribute_values(":calling", s(ContactState::Calling.as_str()))
+                .expression_attribute_values(":n", n(attempt))
+                .build(),
+        )?;
+        let delete = build(
+            aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(campaign_id)))
+                .key(SK, s(attempt_sk(&contact.phone, attempt)))
+                .condition_expression("attribute_not_exists(#sid)")
+                .expression_attribute_names("#sid", attr::CALL_SID)
+                .build(),
+        )?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(campaign).build())
+            .transact_items(TransactWriteItem::builder().update(contact_update).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Extend a live call's lease (the watchdog saw it in progress).
+    pub async fn extend_lease(&self, campaign_id: &str, contact: &ContactRecord, attempt: u32, until_ms: i64) -> Result<(), RepoError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(contact_sk(&contact.phone)))
+            .update_expression("SET #lease = :until, #g3sk = :lsk")
+            .condition_expression("#state = :calling AND #attempts = :n")
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
+            .expression_attribute_names("#g3sk", GSI3_SK)
+            .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":lsk", s(work_sk(until_ms, contact.seq)))
+            .expression_attribute_values(":calling", s(ContactState::Calling.as_str()))
+            .expression_attribute_values(":n", n(attempt))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Move a dialable contact's due time forward (outside its own calling window), without
+    /// charging an attempt.
+    pub async fn defer_contact(&self, campaign_id: &str, contact: &ContactRecord, due_ms: i64) -> Result<(), RepoError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(contact_sk(&contact.phone)))
+            .update_expression("SET #due = :due, #g3sk = :qsk")
+            .condition_expression("#state = :st AND #attempts = :n")
+            .expression_attribute_names("#due", attr::NEXT_ATTEMPT_MS)
+            .expression_attribute_names("#g3sk", GSI3_SK)
+            .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_values(":due", n(due_ms))
+            .expression_attribute_values(":qsk", s(work_sk(due_ms, contact.seq)))
+            .expression_attribute_values(":st", s(contact.state.as_str()))
+            .expression_attribute_values(":n", n(contact.attempts))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Complete a running campaign whose contacts are all finished. The condition makes it
+    /// happen exactly once (invariant 7); `Ok(false)` when it is not (yet) complete.
+    pub async fn try_complete(&self, campaign_id: &str, now_ms: i64) -> Result<bool, RepoError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(META))
+            .update_expression("SET #state = :done, #completed = :now, #updated = :now REMOVE #g2pk, #g2sk")
+            .condition_expression(
+                "#state = :running AND #pending = :zero AND #calling = :zero AND #retrying = :zero AND #import = :imported",
+            )
+            .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_names("#completed", attr::COMPLETED_MS)
+            .expression_attribute_names("#updated", attr::UPDATED_MS)
+            .expression_attribute_names("#g2pk", GSI2_PK)
+            .expression_attribute_names("#g2sk", GSI2_SK)
+            .expression_attribute_names("#pending", attr::C_PENDING)
+            .expression_attribute_names("#calling", attr::C_CALLING)
+            .expression_attribute_names("#retrying", attr::C_RETRYING)
+            .expression_attribute_names("#import", attr::IMPORT_STATE)
+            .expression_attribute_values(":done", s(CampaignState::Completed.as_str()))
+            .expression_attribute_values(":running", s(CampaignState::Running.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":imported", s(crate::domain::ImportState::Imported.as_str()))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(e) {
+                RepoError::Conflict => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Ids of campaigns in the active index (pending, running, paused), all shards.
+    pub async fn active_campaign_ids(&self) -> Result<Vec<String>, RepoError> {
+        let mut ids = Vec::new();
+        for shard in 0..ACTIVE_SHARDS {
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI2)
+                    .key_condition_expression("#pk = :pk")
+                    .expression_attribute_names("#pk", GSI2_PK)
+                    .expression_attribute_values(":pk", s(active_shard_pk(shard)))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in out.items.unwrap_or_default() {
+                    if let Some(AttributeValue::S(id)) = item.get("id") {
+                        ids.push(id.clone());
+                    }
+                }
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
