@@ -4,7 +4,12 @@
 //! stands in locally and in tests.
 
 pub mod client;
+pub mod credentials;
 pub mod signature;
+pub mod twiml;
+
+pub use client::TwilioClient;
+pub use credentials::{CredentialSource, CredentialStore, Credentials, TwilioConfig};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
