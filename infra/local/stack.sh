@@ -90,7 +90,7 @@ cmd_up() {
         done
         answers || { say "moto did not answer on $ENDPOINT within 30 s"; exit 1; }
     fi
-    AWS_ENDPOINT_URL="$ENDPOINT" "$VENV/bin/python" "$HERE/bootstrap.py" --template "$ROOT/template.yaml"
+    AWS_ENDPOINT_URL="$ENDPOINT" "$VENV/bin/python" "$HERE/bootstrap.py" --template "$ROOT/template.yaml" --env-file "$RUN/dev.env"
 }
 
 cmd_down() {
