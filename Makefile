@@ -29,5 +29,10 @@ test: stack-up
 lint-template: venv
 	infra/local/.venv/bin/cfn-lint template.yaml
 
+# Not part of `make test`: a cold `sam build` compiles the three functions in release mode
+# (see docs/deploy.md for how long it takes here). Needs no Docker.
+sam-build:
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY infra/local/sam.sh build
+
 bench:
 	cargo bench -p shared --bench parser
