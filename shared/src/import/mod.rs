@@ -1,8 +1,698 @@
 //! The contact parser: formats, columns, phone numbers, report.
+//!
+//! `parse_file` takes the bytes of an uploaded file and its name, and returns the contacts
+//! it could import (E.164, deduplicated, in file order) with a report of what it did, or an
+//! [`ImportError`] when the file as a whole cannot be imported. It never panics on any input.
+//! See docs/parser.md for the formats, rules, limits and measurements.
 
-pub mod phone {
-    /// Whether libphonenumber knows the region code.
-    pub fn is_supported_region(_region: &str) -> bool {
-        true
+mod columns;
+pub mod phone;
+mod sheet;
+mod text;
+mod tz_table;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod xlsx_writer;
+
+use std::collections::{BTreeMap, HashMap};
+
+use rlibphonenumber::Region;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use columns::NameSource;
+
+/// Caps that protect the parser (and the Lambda running it) from oversized input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_rows: u64,
+    pub max_cell_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 100 * 1024 * 1024,
+            max_rows: 1_000_000,
+            max_cell_bytes: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Region for numbers written without a country code (ISO 3166 alpha-2).
+    pub default_region: String,
+    /// The phone column's header, instead of detecting it.
+    pub phone_column: Option<String>,
+    /// The name column's header, instead of detecting it.
+    pub name_column: Option<String>,
+    pub limits: Limits,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            default_region: "US".to_string(),
+            phone_column: None,
+            name_column: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// At most this many row errors are listed; the rest are counted in `errors_truncated`.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq)]
+pub struct ImportReport {
+    /// csv, tsv, txt (one number a line), csv-semicolon, csv-pipe, xlsx, xls, ods.
+    pub format: String,
+    /// Data rows seen (blank rows and the header excluded).
+    pub rows: u64,
+    pub imported: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    /// The phone column's header as written in the file (None for a file without a header).
+    pub phone_column: Option<String>,
+    /// The name column's header, or "First + Last" when the name joins two columns.
+    pub name_column: Option<String>,
+    /// Metadata keys that received at least one value.
+    pub metadata_columns: Vec<String>,
+    /// Rejected and duplicate rows, in file order, at most [`MAX_REPORTED_ERRORS`].
+    pub errors: Vec<RowError>,
+    /// How many more errors there were than listed.
+    pub errors_truncated: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq)]
+pub struct RowError {
+    /// The row number as a spreadsheet shows it (the header is its own row).
+    pub row: u64,
+    /// The raw phone value.
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ParsedContact {
+    pub row: u64,
+    /// E.164, without the extension.
+    pub phone: String,
+    pub name: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// IANA zone: from a timezone column when it holds a valid zone, else from the number
+    /// when its prefix maps to exactly one zone.
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub report: ImportReport,
+    pub contacts: Vec<ParsedContact>,
+}
+
+#[derive(thiserror::Error, Debug, Clone, PartialEq)]
+pub enum ImportError {
+    #[error("the file is {bytes} bytes, over the {limit}-byte limit; split it into smaller files")]
+    TooLarge { bytes: u64, limit: u64 },
+    #[error("the file has more than {limit} data rows; split it into smaller files")]
+    TooManyRows { limit: u64 },
+    #[error(
+        "row {row}, column {column:?}: a cell of {bytes} bytes is over the {limit}-byte limit; \
+         shorten it or remove the column"
+    )]
+    CellTooLarge {
+        row: u64,
+        column: String,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("the file is empty: it has no rows")]
+    Empty,
+    #[error(
+        "no phone column found; the headers seen were {headers:?}: name a column phone, \
+         mobile, cell or tel, or pass the phone column explicitly"
+    )]
+    NoPhoneColumn { headers: Vec<String> },
+    #[error("there is no column {wanted:?}; the headers seen were {headers:?}")]
+    UnknownColumn { wanted: String, headers: Vec<String> },
+    #[error("the spreadsheet cannot be read ({0}); re-save it or export it as CSV")]
+    Corrupt(String),
+    #[error(
+        "unsupported file type {0:?}: upload CSV, TSV, TXT, XLSX, XLS or ODS"
+    )]
+    UnsupportedFormat(String),
+    #[error("unsupported default region {0:?}: use a two-letter ISO country code such as US")]
+    InvalidRegion(String),
+}
+
+impl ImportError {
+    /// A stable snake_case code for API errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::TooLarge { .. } => "file_too_large",
+            ImportError::TooManyRows { .. } => "too_many_rows",
+            ImportError::CellTooLarge { .. } => "cell_too_large",
+            ImportError::Empty => "empty_file",
+            ImportError::NoPhoneColumn { .. } => "no_phone_column",
+            ImportError::UnknownColumn { .. } => "unknown_column",
+            ImportError::Corrupt(_) => "corrupt_file",
+            ImportError::UnsupportedFormat(_) => "unsupported_format",
+            ImportError::InvalidRegion(_) => "invalid_region",
+        }
+    }
+}
+
+/// What the bytes are, after looking at both the name and the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    Xlsx,
+    Xls,
+    Ods,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Xlsx => "xlsx",
+            Kind::Xls => "xls",
+            Kind::Ods => "ods",
+        }
+    }
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+const ODS_MIME: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
+
+fn extension(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    match base.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// Content first (magic numbers), then the extension.
+fn detect(bytes: &[u8], ext: &str) -> Result<Kind, ImportError> {
+    if bytes.starts_with(ZIP_MAGIC) {
+        let head = bytes.get(..bytes.len().min(200)).unwrap_or(bytes);
+        let is_ods = head.windows(ODS_MIME.len()).any(|w| w == ODS_MIME) || ext == "ods";
+        return Ok(if is_ods { Kind::Ods } else { Kind::Xlsx });
+    }
+    if bytes.starts_with(OLE_MAGIC) {
+        return Ok(Kind::Xls);
+    }
+    match ext {
+        "csv" | "tsv" | "txt" | "tab" | "psv" | "" => Ok(Kind::Text),
+        // A spreadsheet name on text content (a CSV saved as .xls, a common export trick).
+        "xlsx" | "xlsm" | "xls" | "ods" if text::looks_like_text(bytes) => Ok(Kind::Text),
+        "xlsx" | "xlsm" => Err(ImportError::Corrupt("xlsx: not a zip archive".into())),
+        "xls" => Err(ImportError::Corrupt("xls: not an OLE compound file".into())),
+        "ods" => Err(ImportError::Corrupt("ods: not a zip archive".into())),
+        other if text::looks_like_text(bytes) && other.len() <= 4 => {
+            Err(ImportError::UnsupportedFormat(other.to_string()))
+        }
+        other => Err(ImportError::UnsupportedFormat(other.to_string())),
+    }
+}
+
+/// Parses a contact file. `file_name` gives the extension; the content decides when the
+/// two disagree.
+pub fn parse_file(bytes: &[u8], file_name: &str, opts: &ParseOptions) -> Result<Parsed, ImportError> {
+    let limits = &opts.limits;
+    let size = bytes.len() as u64;
+    if size > limits.max_file_bytes {
+        return Err(ImportError::TooLarge {
+            bytes: size,
+            limit: limits.max_file_bytes,
+        });
+    }
+    let region = phone::region_of(opts.default_region.trim())
+        .ok_or_else(|| ImportError::InvalidRegion(opts.default_region.clone()))?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ImportError::Empty);
+    }
+    let ext = extension(file_name);
+    match detect(bytes, &ext)? {
+        Kind::Text => parse_text(bytes, &ext, region, opts),
+        kind => parse_sheets(bytes, kind, region, opts),
+    }
+}
+
+fn parse_text(bytes: &[u8], ext: &str, region: Region, opts: &ParseOptions) -> Result<Parsed, ImportError> {
+    let (text, _encoding) = text::decode(bytes);
+    if text.trim().is_empty() {
+        return Err(ImportError::Empty);
+    }
+    let delimiter = text::sniff_delimiter(&text, ext == "tsv" || ext == "tab");
+    let format = match delimiter {
+        Some(b',') => "csv",
+        Some(b'\t') => "tsv",
+        Some(b';') => "csv-semicolon",
+        Some(b'|') => "csv-pipe",
+        _ => "txt",
+    };
+    // One value a line: a delimiter that cannot occur in decoded text keeps each line whole.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter.unwrap_or(0x1F))
+        .from_reader(text.as_bytes());
+    let mut rows = CsvRows {
+        reader: &mut reader,
+        text: text.as_bytes(),
+        record: csv::StringRecord::new(),
+        prev_end: 0,
+        lines_before: 0,
+        embedded_newlines: 0,
+    };
+    let mut head = Vec::new();
+    while head.len() < HEADER_SCAN_ROWS {
+        match rows.next_row(opts)? {
+            Some((row, cells)) => head.push((row, cells)),
+            None => break,
+        }
+    }
+    if head.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    let layout = Layout::find(&head, opts, region)?;
+    let mut acc = Accumulator::new(format, &layout, region, opts);
+    for (row, cells) in head.iter().skip(layout.first_data) {
+        acc.row(*row, cells.as_slice())?;
+    }
+    while let Some(row) = rows.next_into_record(opts)? {
+        acc.row(row, &rows.record)?;
+    }
+    Ok(acc.finish())
+}
+
+fn parse_sheets(bytes: &[u8], kind: Kind, region: Region, opts: &ParseOptions) -> Result<Parsed, ImportError> {
+    let sheets = sheet::read(bytes, kind)?;
+    let mut first_error = None;
+    // The first sheet with a phone column; else the first whose rows are bare numbers.
+    let mut chosen = None;
+    for (i, s) in sheets.iter().enumerate() {
+        for (row, cells) in &s.rows {
+            check_cells(*row, cells.iter().map(String::as_str), &opts.limits)?;
+        }
+        let head: Vec<(u64, Vec<String>)> = s.rows.iter().take(HEADER_SCAN_ROWS).cloned().collect();
+        if head.is_empty() {
+            continue;
+        }
+        match Layout::find(&head, opts, region) {
+            Ok(layout) if layout.header.is_some() => {
+                chosen = Some((i, layout));
+                break;
+            }
+            Ok(layout) => {
+                if chosen.is_none() {
+                    chosen = Some((i, layout));
+                }
+            }
+            Err(e) => {
+                if first_error.is_none() {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    let Some((index, layout)) = chosen else {
+        return Err(first_error.unwrap_or(ImportError::Empty));
+    };
+    let rows = sheets.get(index).map(|s| s.rows.as_slice()).unwrap_or(&[]);
+    let mut acc = Accumulator::new(kind.name(), &layout, region, opts);
+    for (row, cells) in rows.iter().skip(layout.first_data) {
+        acc.row(*row, cells.as_slice())?;
+    }
+    Ok(acc.finish())
+}
+
+/// How many leading non-blank rows are searched for the header row (title rows above it).
+const HEADER_SCAN_ROWS: usize = 20;
+
+fn check_cells<'a>(
+    row: u64,
+    cells: impl Iterator<Item = &'a str>,
+    limits: &Limits,
+) -> Result<(), ImportError> {
+    for (i, c) in cells.enumerate() {
+        if c.len() > limits.max_cell_bytes {
+            return Err(ImportError::CellTooLarge {
+                row,
+                column: format!("column {}", i + 1),
+                bytes: c.len(),
+                limit: limits.max_cell_bytes,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A row's cells, from a CSV record or a spreadsheet row.
+trait Cells {
+    fn len(&self) -> usize;
+    fn cell(&self, i: usize) -> &str;
+}
+
+impl Cells for [String] {
+    fn len(&self) -> usize {
+        <[String]>::len(self)
+    }
+    fn cell(&self, i: usize) -> &str {
+        self.get(i).map(String::as_str).unwrap_or("")
+    }
+}
+
+impl Cells for csv::StringRecord {
+    fn len(&self) -> usize {
+        csv::StringRecord::len(self)
+    }
+    fn cell(&self, i: usize) -> &str {
+        self.get(i).unwrap_or("")
+    }
+}
+
+struct CsvRows<'r, 't> {
+    reader: &'r mut csv::Reader<&'t [u8]>,
+    text: &'t [u8],
+    record: csv::StringRecord,
+    /// Byte offset where the previous record ended, and the newlines before it.
+    prev_end: usize,
+    lines_before: u64,
+    /// Newlines inside quoted fields so far: a spreadsheet shows such a record as one row.
+    embedded_newlines: u64,
+}
+
+impl CsvRows<'_, '_> {
+    /// Reads the next non-blank record into `self.record`; returns its row number.
+    fn next_into_record(&mut self, opts: &ParseOptions) -> Result<Option<u64>, ImportError> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {}
+                Err(e) => return Err(ImportError::Corrupt(format!("text: {e}"))),
+            }
+            // Row numbers from byte offsets: csv's own line counter is off by one on CRLF.
+            let end = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX);
+            let span = self
+                .text
+                .get(self.prev_end..end.min(self.text.len()))
+                .unwrap_or(&[]);
+            let leading = span.iter().take_while(|b| **b == b'\r' || **b == b'\n');
+            let leading_newlines = leading.filter(|b| **b == b'\n').count() as u64;
+            let line = self.lines_before + leading_newlines + 1;
+            self.lines_before += memchr::memchr_iter(b'\n', span).count() as u64;
+            self.prev_end = end.max(self.prev_end);
+            let row = line.saturating_sub(self.embedded_newlines).max(1);
+            let raw = self.record.as_slice().as_bytes();
+            if memchr::memchr(b'\n', raw).is_some() {
+                self.embedded_newlines += memchr::memchr_iter(b'\n', raw).count() as u64;
+            }
+            check_cells(row, self.record.iter(), &opts.limits)?;
+            if self.record.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            return Ok(Some(row));
+        }
+    }
+
+    fn next_row(&mut self, opts: &ParseOptions) -> Result<Option<(u64, Vec<String>)>, ImportError> {
+        Ok(self
+            .next_into_record(opts)?
+            .map(|row| (row, self.record.iter().map(str::to_string).collect())))
+    }
+}
+
+/// Where the header is and what each column is for.
+#[derive(Debug)]
+struct Layout {
+    /// The header row's cells, or None when the file is bare numbers.
+    header: Option<Vec<String>>,
+    /// Index (among the scanned rows) of the first data row.
+    first_data: usize,
+    phone: usize,
+    name: NameSource,
+    keys: Vec<String>,
+}
+
+impl Layout {
+    fn find(head: &[(u64, Vec<String>)], opts: &ParseOptions, region: Region) -> Result<Layout, ImportError> {
+        let first_headers = || {
+            head.first()
+                .map(|(_, c)| c.iter().map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default()
+        };
+        let (header_index, phone) = match &opts.phone_column {
+            Some(wanted) => head
+                .iter()
+                .enumerate()
+                .find_map(|(i, (_, cells))| columns::find_named(cells, wanted).map(|p| (i, p)))
+                .ok_or_else(|| ImportError::UnknownColumn {
+                    wanted: wanted.clone(),
+                    headers: first_headers(),
+                })?,
+            None => match head
+                .iter()
+                .enumerate()
+                .find_map(|(i, (_, cells))| columns::find_phone(cells).map(|p| (i, p)))
+            {
+                Some(found) => found,
+                None => return Layout::headerless(head, region).ok_or_else(|| {
+                    ImportError::NoPhoneColumn {
+                        headers: first_headers(),
+                    }
+                }),
+            },
+        };
+        let header: Vec<String> = head
+            .get(header_index)
+            .map(|(_, c)| c.iter().map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default();
+        let name = match &opts.name_column {
+            Some(wanted) => match columns::find_named(&header, wanted) {
+                Some(i) => NameSource::Single(i),
+                None => {
+                    return Err(ImportError::UnknownColumn {
+                        wanted: wanted.clone(),
+                        headers: header,
+                    });
+                }
+            },
+            None => columns::find_name(&header, phone),
+        };
+        let keys = columns::metadata_keys(&header);
+        Ok(Layout {
+            header: Some(header),
+            first_data: header_index + 1,
+            phone,
+            name,
+            keys,
+        })
+    }
+
+    /// A file without a header: the phone column is the first cell of the first rows that
+    /// libphonenumber accepts.
+    fn headerless(head: &[(u64, Vec<String>)], region: Region) -> Option<Layout> {
+        let width = head.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+        let phone = head.iter().take(5).find_map(|(_, cells)| {
+            cells
+                .iter()
+                .position(|c| phone::normalize(c, region).is_ok())
+        })?;
+        let keys = (0..width).map(|i| format!("column_{}", i + 1)).collect();
+        Some(Layout {
+            header: None,
+            first_data: 0,
+            phone,
+            name: NameSource::None,
+            keys,
+        })
+    }
+}
+
+const TIMEZONE_KEYS: [&str; 3] = ["timezone", "time_zone", "tz"];
+
+/// Builds the contacts and the report, row by row.
+struct Accumulator<'a> {
+    layout: &'a Layout,
+    region: Region,
+    limits: &'a Limits,
+    report: ImportReport,
+    contacts: Vec<ParsedContact>,
+    /// E.164 -> the row that imported it.
+    seen: HashMap<String, u64>,
+    /// Metadata columns that received a value.
+    used: Vec<bool>,
+    used_extension: bool,
+    timezone_col: Option<usize>,
+}
+
+impl<'a> Accumulator<'a> {
+    fn new(format: &str, layout: &'a Layout, region: Region, opts: &'a ParseOptions) -> Self {
+        let header = layout.header.as_ref();
+        let name_column = match (&layout.name, header) {
+            (NameSource::Single(i), Some(h)) => h.get(*i).cloned(),
+            (NameSource::FirstLast(f, l), Some(h)) => Some(format!(
+                "{} + {}",
+                h.get(*f).map(String::as_str).unwrap_or(""),
+                h.get(*l).map(String::as_str).unwrap_or("")
+            )),
+            _ => None,
+        };
+        let timezone_col = layout
+            .keys
+            .iter()
+            .position(|k| TIMEZONE_KEYS.contains(&k.as_str()));
+        Accumulator {
+            layout,
+            region,
+            limits: &opts.limits,
+            report: ImportReport {
+                format: format.to_string(),
+                rows: 0,
+                imported: 0,
+                duplicates: 0,
+                invalid: 0,
+                phone_column: header.and_then(|h| h.get(layout.phone).cloned()),
+                name_column,
+                metadata_columns: Vec::new(),
+                errors: Vec::new(),
+                errors_truncated: 0,
+            },
+            contacts: Vec::new(),
+            seen: HashMap::new(),
+            used: vec![false; layout.keys.len()],
+            used_extension: false,
+            timezone_col,
+        }
+    }
+
+    fn error(&mut self, row: u64, value: &str, reason: String) {
+        if self.report.errors.len() < MAX_REPORTED_ERRORS {
+            self.report.errors.push(RowError {
+                row,
+                value: value.to_string(),
+                reason,
+            });
+        } else {
+            self.report.errors_truncated += 1;
+        }
+    }
+
+    fn is_name_column(&self, i: usize) -> bool {
+        match self.layout.name {
+            NameSource::None => false,
+            NameSource::Single(n) => n == i,
+            NameSource::FirstLast(f, l) => f == i || l == i,
+        }
+    }
+
+    fn row<C: Cells + ?Sized>(&mut self, row: u64, cells: &C) -> Result<(), ImportError> {
+        self.report.rows += 1;
+        if self.report.rows > self.limits.max_rows {
+            return Err(ImportError::TooManyRows {
+                limit: self.limits.max_rows,
+            });
+        }
+        let raw = cells.cell(self.layout.phone);
+        let normalized = match phone::normalize(raw, self.region) {
+            Ok(n) => n,
+            Err(rejection) => {
+                self.report.invalid += 1;
+                self.error(row, raw.trim(), rejection.reason().to_string());
+                return Ok(());
+            }
+        };
+        if let Some(&first) = self.seen.get(&normalized.e164) {
+            self.report.duplicates += 1;
+            self.error(row, raw.trim(), format!("duplicate of row {first}"));
+            return Ok(());
+        }
+        self.seen.insert(normalized.e164.clone(), row);
+
+        let name = match self.layout.name {
+            NameSource::None => None,
+            NameSource::Single(i) => Some(cells.cell(i).trim().to_string()),
+            NameSource::FirstLast(f, l) => {
+                let (f, l) = (cells.cell(f).trim(), cells.cell(l).trim());
+                Some(match (f.is_empty(), l.is_empty()) {
+                    (false, false) => format!("{f} {l}"),
+                    (false, true) => f.to_string(),
+                    _ => l.to_string(),
+                })
+            }
+        }
+        .filter(|n| !n.is_empty());
+
+        let mut metadata = BTreeMap::new();
+        for i in 0..cells.len() {
+            if i == self.layout.phone || self.is_name_column(i) {
+                continue;
+            }
+            let value = cells.cell(i).trim();
+            if value.is_empty() {
+                continue;
+            }
+            let key = match self.layout.keys.get(i) {
+                Some(k) => k.clone(),
+                None => format!("column_{}", i + 1),
+            };
+            if let Some(u) = self.used.get_mut(i) {
+                *u = true;
+            } else if !self.report.metadata_columns.contains(&key) {
+                self.report.metadata_columns.push(key.clone());
+            }
+            metadata.insert(key, value.to_string());
+        }
+        if let Some(ext) = normalized.extension {
+            if !metadata.contains_key("extension") {
+                metadata.insert("extension".to_string(), ext);
+                self.used_extension = true;
+            }
+        }
+        let timezone = self
+            .timezone_col
+            .map(|i| cells.cell(i).trim())
+            .and_then(|tz| tz.parse::<chrono_tz::Tz>().ok())
+            .map(|tz| tz.name().to_string())
+            .or_else(|| phone::timezone_for(&normalized.e164).map(str::to_string));
+
+        self.report.imported += 1;
+        self.contacts.push(ParsedContact {
+            row,
+            phone: normalized.e164,
+            name,
+            metadata,
+            timezone,
+        });
+        Ok(())
+    }
+
+    fn finish(mut self) -> Parsed {
+        let mut columns: Vec<String> = self
+            .layout
+            .keys
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, used)| **used)
+            .map(|(k, _)| k.clone())
+            .collect();
+        columns.append(&mut self.report.metadata_columns);
+        if self.used_extension && !columns.iter().any(|c| c == "extension") {
+            columns.push("extension".to_string());
+        }
+        self.report.metadata_columns = columns;
+        Parsed {
+            report: self.report,
+            contacts: self.contacts,
+        }
     }
 }

@@ -1,0 +1,404 @@
+//! Unit tests of the parser: one per case of docs/parser.md.
+
+use super::xlsx_writer::{XCell, write_xlsx};
+use super::*;
+
+fn parse(bytes: &[u8], name: &str) -> Parsed {
+    match parse_file(bytes, name, &ParseOptions::default()) {
+        Ok(p) => p,
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+fn parse_err(bytes: &[u8], name: &str, opts: &ParseOptions) -> ImportError {
+    match parse_file(bytes, name, opts) {
+        Ok(p) => panic!("{name}: expected an error, got {:?}", p.report),
+        Err(e) => e,
+    }
+}
+
+fn phones(p: &Parsed) -> Vec<&str> {
+    p.contacts.iter().map(|c| c.phone.as_str()).collect()
+}
+
+fn s(v: &str) -> XCell {
+    XCell::Str(v.to_string())
+}
+
+const FIXTURE_CSV: &[u8] = include_bytes!("../../../tests/fixtures/contacts.csv");
+const FIXTURE_TXT: &[u8] = include_bytes!("../../../tests/fixtures/numbers.txt");
+const FIXTURE_XLS: &[u8] = include_bytes!("../../../tests/fixtures/contacts.xls");
+const FIXTURE_ODS: &[u8] = include_bytes!("../../../tests/fixtures/contacts.ods");
+
+#[test]
+fn csv_with_name_metadata_duplicates_and_bad_rows() {
+    let p = parse(FIXTURE_CSV, "contacts.csv");
+    let r = &p.report;
+    assert_eq!(r.format, "csv");
+    assert_eq!((r.rows, r.imported, r.duplicates, r.invalid), (4, 2, 1, 1));
+    assert_eq!(r.phone_column.as_deref(), Some("Phone"));
+    assert_eq!(r.name_column.as_deref(), Some("Name"));
+    assert_eq!(r.metadata_columns, ["company", "email"]);
+    assert_eq!(phones(&p), ["+12025550123", "+442079460958"]);
+    let ada = &p.contacts[0];
+    assert_eq!(ada.row, 2);
+    assert_eq!(ada.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(ada.metadata.get("company").map(String::as_str), Some("Acme"));
+    assert_eq!(ada.metadata.get("email").map(String::as_str), Some("ada@example.com"));
+    assert_eq!(ada.timezone.as_deref(), Some("America/New_York"));
+    let alan = &p.contacts[1];
+    assert_eq!(alan.name.as_deref(), Some("Turing, Alan"));
+    // The embedded CRLF stays in the value; the record is one spreadsheet row.
+    assert_eq!(alan.metadata.get("company").map(String::as_str), Some("Bletchley\r\nPark"));
+    assert_eq!(alan.row, 3);
+    assert_eq!(
+        r.errors,
+        [
+            RowError { row: 4, value: "not a number".into(), reason: "not a phone number".into() },
+            RowError { row: 5, value: "202-555-0123".into(), reason: "duplicate of row 2".into() },
+        ]
+    );
+}
+
+#[test]
+fn delimiters_are_sniffed() {
+    for (text, format) in [
+        ("phone;name\n2025550123;Ada\n", "csv-semicolon"),
+        ("phone\tname\n2025550123\tAda\n", "tsv"),
+        ("phone|name\n2025550123|Ada\n", "csv-pipe"),
+        ("phone,name\n2025550123,Ada\n", "csv"),
+    ] {
+        let p = parse(text.as_bytes(), "f.txt");
+        assert_eq!(p.report.format, format);
+        assert_eq!(phones(&p), ["+12025550123"], "{format}");
+        assert_eq!(p.contacts[0].name.as_deref(), Some("Ada"));
+    }
+}
+
+#[test]
+fn txt_one_number_a_line_without_header() {
+    let p = parse(FIXTURE_TXT, "numbers.txt");
+    assert_eq!(p.report.format, "txt");
+    assert_eq!(p.report.phone_column, None);
+    assert_eq!(phones(&p), ["+12025550101", "+12025550102", "+12025550103"]);
+    assert_eq!(p.contacts[2].metadata.get("extension").map(String::as_str), Some("42"));
+    assert_eq!(p.contacts[0].row, 1);
+    assert_eq!(p.report.errors[0].row, 4);
+    assert_eq!(p.report.errors[0].reason, "too short");
+    assert_eq!(p.report.metadata_columns, ["extension"]);
+}
+
+#[test]
+fn encodings_utf8_bom_utf16_and_windows_1252() {
+    let bom = b"\xEF\xBB\xBFphone,name\n2025550123,Ada\n";
+    assert_eq!(parse(bom, "f.csv").report.phone_column.as_deref(), Some("phone"));
+
+    let text = "Teléfono;Nombre\n+34 912 345 678;José\n";
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    let p = parse(&le, "f.csv");
+    assert_eq!(p.report.phone_column.as_deref(), Some("Teléfono"));
+    assert_eq!(p.contacts[0].name.as_deref(), Some("José"));
+    assert_eq!(phones(&p), ["+34912345678"]);
+
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text.encode_utf16().flat_map(|u| u.to_be_bytes()));
+    assert_eq!(phones(&parse(&be, "f.csv")), ["+34912345678"]);
+
+    let cp1252 = b"phone,name\n2025550123,Jos\xE9\n";
+    assert_eq!(parse(cp1252, "f.csv").contacts[0].name.as_deref(), Some("José"));
+}
+
+#[test]
+fn header_below_title_rows_keeps_spreadsheet_row_numbers() {
+    let csv = "My contacts\n\n,,\nName,Cell #\nAda,2025550123\n";
+    let p = parse(csv.as_bytes(), "f.csv");
+    assert_eq!(p.report.phone_column.as_deref(), Some("Cell #"));
+    assert_eq!(p.contacts[0].row, 5);
+    assert_eq!(p.report.rows, 1);
+}
+
+#[test]
+fn explicit_columns_override_detection() {
+    let csv = b"phone,backup,who\n2025550123,2025550199,Ada\n";
+    let opts = ParseOptions {
+        phone_column: Some("backup".into()),
+        name_column: Some("WHO".into()),
+        ..ParseOptions::default()
+    };
+    let p = parse_file(csv, "f.csv", &opts).expect("parses");
+    assert_eq!(phones(&p), ["+12025550199"]);
+    assert_eq!(p.contacts[0].name.as_deref(), Some("Ada"));
+    assert_eq!(p.contacts[0].metadata.get("phone").map(String::as_str), Some("2025550123"));
+
+    let opts = ParseOptions { phone_column: Some("fax".into()), ..ParseOptions::default() };
+    let e = parse_err(csv, "f.csv", &opts);
+    assert_eq!(e.code(), "unknown_column");
+    assert!(e.to_string().contains("\"fax\""), "{e}");
+    assert!(e.to_string().contains("backup"), "{e}");
+
+    let opts = ParseOptions { name_column: Some("nom".into()), ..ParseOptions::default() };
+    assert_eq!(parse_err(csv, "f.csv", &opts).code(), "unknown_column");
+}
+
+#[test]
+fn first_and_last_name_are_joined() {
+    let csv = b"First Name,Last Name,Mobile,Company Name\nAda,Lovelace,2025550123,Acme\n,Turing,2025550124,\n";
+    let p = parse(csv, "f.csv");
+    assert_eq!(p.report.name_column.as_deref(), Some("First Name + Last Name"));
+    assert_eq!(p.contacts[0].name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(p.contacts[1].name.as_deref(), Some("Turing"));
+    assert_eq!(p.report.metadata_columns, ["company_name"]);
+    assert!(!p.contacts[0].metadata.contains_key("first_name"));
+}
+
+#[test]
+fn phone_verdicts_and_reasons() {
+    let csv = "phone\n\"\"\n  \nhello\n12\n202555012345678901234\n+999 1234567\n(200) 555-0123\n\
+               +7 800 555 35 35\n+375 800 111111\n+1 202-555-0123;ext=77\n";
+    let p = parse(csv.as_bytes(), "f.csv");
+    let reasons: Vec<(u64, &str)> =
+        p.report.errors.iter().map(|e| (e.row, e.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            (4, "not a phone number"),
+            (5, "too short"),
+            (6, "too long"),
+            (7, "invalid country code"),
+            (8, "not a valid number for its region"),
+        ]
+    );
+    // Trunk prefixes that the `phonenumber` crate mangles stay intact.
+    assert_eq!(phones(&p), ["+78005553535", "+375800111111", "+12025550123"]);
+    assert_eq!(p.contacts[2].metadata.get("extension").map(String::as_str), Some("77"));
+    // Rows 2 and 3 are blank: not rows at all.
+    assert_eq!(p.report.rows, 8);
+}
+
+#[test]
+fn empty_phone_with_other_values_is_reported() {
+    let p = parse(b"phone,name\n,Ada\n", "f.csv");
+    assert_eq!(p.report.errors[0].reason, "empty");
+    assert_eq!(p.report.invalid, 1);
+}
+
+#[test]
+fn default_region_applies_to_national_numbers() {
+    let opts = ParseOptions { default_region: "gb".into(), ..ParseOptions::default() };
+    let p = parse_file(b"phone\n020 7946 0958\n07911 123456\n", "f.csv", &opts).expect("parses");
+    assert_eq!(phones(&p), ["+442079460958", "+447911123456"]);
+    assert_eq!(p.contacts[0].timezone.as_deref(), Some("Europe/London"));
+    // +44 7 is shared with Guernsey, Jersey and the Isle of Man: no single zone.
+    assert_eq!(p.contacts[1].timezone, None);
+
+    let opts = ParseOptions { default_region: "XX".into(), ..ParseOptions::default() };
+    assert_eq!(parse_err(b"phone\n1\n", "f.csv", &opts).code(), "invalid_region");
+}
+
+#[test]
+fn timezone_from_column_or_number() {
+    let csv = b"phone,Time Zone\n2025550123,America/Chicago\n2135550123,not a zone\n+18005550123,\n";
+    let p = parse(csv, "f.csv");
+    let zones: Vec<Option<&str>> = p.contacts.iter().map(|c| c.timezone.as_deref()).collect();
+    assert_eq!(zones, [Some("America/Chicago"), Some("America/Los_Angeles"), None]);
+}
+
+#[test]
+fn timezone_for_prefixes() {
+    assert_eq!(phone::timezone_for("+12025550123"), Some("America/New_York"));
+    assert_eq!(phone::timezone_for("+442079460958"), Some("Europe/London"));
+    assert_eq!(phone::timezone_for("+18005550123"), None);
+    assert_eq!(phone::timezone_for("+1"), None);
+    assert_eq!(phone::timezone_for(""), None);
+    assert_eq!(phone::timezone_for("+12x"), None);
+    assert_eq!(phone::timezone_for("+99999999999999999999"), None);
+}
+
+#[test]
+fn supported_regions() {
+    assert!(phone::is_supported_region("US"));
+    assert!(phone::is_supported_region("gb"));
+    assert!(!phone::is_supported_region("XX"));
+    assert!(!phone::is_supported_region("001"));
+    assert!(!phone::is_supported_region("USA"));
+    assert!(!phone::is_supported_region(""));
+}
+
+#[test]
+fn errors_are_capped_with_a_count() {
+    let mut csv = String::from("phone\n");
+    for _ in 0..150 {
+        csv.push_str("nope\n");
+    }
+    let p = parse(csv.as_bytes(), "f.csv");
+    assert_eq!(p.report.errors.len(), MAX_REPORTED_ERRORS);
+    assert_eq!(p.report.errors_truncated, 50);
+    assert_eq!(p.report.invalid, 150);
+}
+
+#[test]
+fn limits_give_specific_errors() {
+    let small = |l: Limits| ParseOptions { limits: l, ..ParseOptions::default() };
+    let csv = b"phone,notes\n2025550123,hello\n2025550124,hi\n";
+    let e = parse_err(csv, "f.csv", &small(Limits { max_file_bytes: 10, ..Limits::default() }));
+    assert_eq!(e, ImportError::TooLarge { bytes: csv.len() as u64, limit: 10 });
+    let e = parse_err(csv, "f.csv", &small(Limits { max_rows: 1, ..Limits::default() }));
+    assert_eq!(e, ImportError::TooManyRows { limit: 1 });
+    assert!(parse_file(csv, "f.csv", &small(Limits { max_rows: 2, ..Limits::default() })).is_ok());
+    let e = parse_err(csv, "f.csv", &small(Limits { max_cell_bytes: 4, ..Limits::default() }));
+    assert_eq!(e.code(), "cell_too_large");
+    assert!(e.to_string().contains("row 1"), "{e}");
+
+    for empty in [&b""[..], b"  \r\n\n", b"\xEF\xBB\xBF", b",,,\n,,\n"] {
+        assert_eq!(parse_err(empty, "f.csv", &ParseOptions::default()), ImportError::Empty);
+    }
+    let e = parse_err(b"name,email\nAda,a@b.c\n", "f.csv", &ParseOptions::default());
+    assert_eq!(e, ImportError::NoPhoneColumn { headers: vec!["name".into(), "email".into()] });
+    assert!(e.to_string().contains("\"email\""));
+}
+
+#[test]
+fn formats_by_content_and_extension() {
+    let e = parse_err(b"PK\x03\x04garbage", "f.xlsx", &ParseOptions::default());
+    assert_eq!(e.code(), "corrupt_file");
+    let e = parse_err(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1garbage", "f.xls", &ParseOptions::default());
+    assert_eq!(e.code(), "corrupt_file");
+    let e = parse_err(b"\x00\x01\x02binary", "f.xlsx", &ParseOptions::default());
+    assert_eq!(e.code(), "corrupt_file");
+    let e = parse_err(b"%PDF-1.4 \x00", "f.pdf", &ParseOptions::default());
+    assert_eq!(e, ImportError::UnsupportedFormat("pdf".into()));
+    // CSV content under a spreadsheet name, and without any extension.
+    assert_eq!(phones(&parse(b"phone\n2025550123\n", "export.xls")), ["+12025550123"]);
+    assert_eq!(phones(&parse(b"phone\n2025550123\n", "upload")), ["+12025550123"]);
+    // XLSX content under a .csv name.
+    let xlsx = write_xlsx(&[("S", vec![vec![s("phone")], vec![s("2025550123")]])]);
+    let p = parse(&xlsx, "contacts.csv");
+    assert_eq!(p.report.format, "xlsx");
+    assert_eq!(phones(&p), ["+12025550123"]);
+}
+
+#[test]
+fn xlsx_numbers_title_rows_and_first_sheet_with_phones() {
+    let xlsx = write_xlsx(&[
+        ("Readme", vec![vec![s("This export was made on Monday")]]),
+        (
+            "Contacts",
+            vec![
+                vec![s("Q3 call list")],
+                vec![],
+                vec![s("Full Name"), s("Phone Number"), s("Score")],
+                vec![s("Ada"), XCell::Num(2025550123.0), XCell::Num(1.5)],
+                vec![s("Alan"), XCell::Num(442079460958.0), XCell::Num(3.0)],
+                vec![XCell::Empty, XCell::Empty, XCell::Empty],
+                vec![s("Grace"), s("555"), XCell::Empty],
+            ],
+        ),
+    ]);
+    let p = parse(&xlsx, "list.xlsx");
+    assert_eq!(p.report.format, "xlsx");
+    assert_eq!(p.report.phone_column.as_deref(), Some("Phone Number"));
+    // 442079460958 without a + is a US-region national number: invalid. The number cell
+    // is a digit string (never "442079460958.0" or "4.4207946E+11").
+    assert_eq!(phones(&p), ["+12025550123"]);
+    assert_eq!(p.contacts[0].row, 4);
+    assert_eq!(p.contacts[0].metadata.get("score").map(String::as_str), Some("1.5"));
+    assert_eq!(p.report.errors[0].value, "442079460958");
+    assert_eq!(p.report.errors[0].row, 5);
+    assert_eq!(p.report.errors[1].row, 7);
+}
+
+#[test]
+fn xls_and_ods_fixtures() {
+    for (bytes, name) in [(FIXTURE_XLS, "contacts.xls"), (FIXTURE_ODS, "contacts.ods")] {
+        let p = parse(bytes, name);
+        assert_eq!(p.report.format, &name[9..]);
+        assert_eq!(p.report.phone_column.as_deref(), Some("Mobile"), "{name}");
+        assert_eq!(phones(&p), ["+12025550123", "+12025550175"], "{name}");
+        assert_eq!(p.contacts[0].row, 4, "{name}");
+        assert_eq!(p.contacts[0].name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(p.report.errors[0].row, 6, "{name}");
+        // The same file under a wrong name is still read by its content.
+        assert_eq!(phones(&parse(bytes, "contacts.csv")).len(), 2, "{name}");
+    }
+}
+
+#[test]
+fn spreadsheet_without_phone_column_names_its_headers() {
+    let xlsx = write_xlsx(&[("S", vec![vec![s("Name"), s("Email")], vec![s("Ada"), s("a@b")]])]);
+    let e = parse_err(&xlsx, "f.xlsx", &ParseOptions::default());
+    assert_eq!(e, ImportError::NoPhoneColumn { headers: vec!["Name".into(), "Email".into()] });
+}
+
+#[test]
+fn error_codes_are_stable_and_messages_actionable() {
+    let all = [
+        ImportError::TooLarge { bytes: 2, limit: 1 },
+        ImportError::TooManyRows { limit: 1 },
+        ImportError::CellTooLarge { row: 1, column: "column 1".into(), bytes: 2, limit: 1 },
+        ImportError::Empty,
+        ImportError::NoPhoneColumn { headers: vec![] },
+        ImportError::UnknownColumn { wanted: "x".into(), headers: vec![] },
+        ImportError::Corrupt("x".into()),
+        ImportError::UnsupportedFormat("pdf".into()),
+        ImportError::InvalidRegion("XX".into()),
+    ];
+    let codes: Vec<&str> = all.iter().map(ImportError::code).collect();
+    assert_eq!(
+        codes,
+        [
+            "file_too_large", "too_many_rows", "cell_too_large", "empty_file", "no_phone_column",
+            "unknown_column", "corrupt_file", "unsupported_format", "invalid_region"
+        ]
+    );
+    assert!(all.iter().all(|e| e.to_string().len() > 20));
+}
+
+#[test]
+fn report_serializes_with_the_documented_fields() {
+    let p = parse(b"phone\n2025550123\nx\n", "f.csv");
+    let json = serde_json::to_value(&p.report).expect("serializes");
+    for key in [
+        "format", "rows", "imported", "duplicates", "invalid", "phone_column", "name_column",
+        "metadata_columns", "errors", "errors_truncated",
+    ] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+    let back: ImportReport = serde_json::from_value(json).expect("round-trips");
+    assert_eq!(back, p.report);
+}
+
+/// A quick never-panic sweep over mutated inputs (the long run is the fuzz target).
+#[test]
+fn never_panics_on_mutated_input() {
+    let seeds: Vec<Vec<u8>> = vec![
+        FIXTURE_CSV.to_vec(),
+        FIXTURE_TXT.to_vec(),
+        FIXTURE_XLS.to_vec(),
+        FIXTURE_ODS.to_vec(),
+        write_xlsx(&[("S", vec![vec![s("phone")], vec![s("2025550123")]])]),
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..400 {
+        let seed = &seeds[round % seeds.len()];
+        let mut bytes = seed.clone();
+        for _ in 0..(next() % 8) {
+            let len = bytes.len().max(1);
+            let i = (next() as usize) % len;
+            match next() % 3 {
+                0 if i < bytes.len() => bytes[i] = next() as u8,
+                1 => bytes.truncate(i),
+                _ => bytes.insert(i.min(bytes.len()), b"\"\n,;\t|\r\x00"[(next() % 8) as usize]),
+            }
+        }
+        for name in ["f.csv", "f.xlsx", "f.xls", "f.ods", "f.txt", "f"] {
+            let _ = parse_file(&bytes, name, &ParseOptions::default());
+        }
+    }
+}
