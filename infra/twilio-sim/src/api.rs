@@ -1,0 +1,302 @@
+//! The HTTP surface: Twilio's call routes and the `/sim/*` control routes.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post, put};
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+use shared::domain::masking::mask_phone;
+use shared::twilio::client::format_date;
+
+use crate::script::Script;
+use crate::timeline;
+use crate::{CallRecord, Counters, Rejection, Shared};
+
+type S = State<Arc<Shared>>;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/2010-04-01/Accounts/{account}/Calls.json", post(create).get(list))
+        .route("/2010-04-01/Accounts/{account}/Calls/{file}", get(fetch))
+        .route("/sim/script", put(put_script).get(get_script))
+        .route("/sim/calls", get(get_calls))
+        .route("/sim/reset", post(reset))
+        .route("/sim/health", get(|| async { "ok" }))
+        .with_state(shared)
+}
+
+/// Twilio's error body.
+fn twilio_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({
+        "code": code,
+        "message": message,
+        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+        "status": status.as_u16(),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Basic auth must be the configured account and token, and the path's account the same.
+fn authorize(shared: &Shared, headers: &HeaderMap, account: &str) -> Result<(), Response> {
+    let ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .is_some_and(|pair| match pair.split_once(':') {
+            Some((user, pass)) => user == shared.account_sid && pass == shared.auth_token && account == shared.account_sid,
+            None => false,
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"))
+    }
+}
+
+fn first<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
+}
+
+/// Twilio's Call resource.
+fn call_json(c: &CallRecord, account: &str) -> Value {
+    let date = |d: Option<DateTime<Utc>>| d.map(format_date);
+    let updated = [Some(c.created_at), c.started_at, c.answered_at, c.ended_at].into_iter().flatten().max();
+    json!({
+        "sid": c.sid,
+        "account_sid": account,
+        "date_created": format_date(c.created_at),
+        "date_updated": date(updated),
+        "parent_call_sid": null,
+        "to": c.to,
+        "to_formatted": c.to,
+        "from": c.from,
+        "from_formatted": c.from,
+        "phone_number_sid": null,
+        "status": c.status,
+        "start_time": date(c.started_at),
+        "end_time": date(c.ended_at),
+        "duration": c.duration.map(|d| d.to_string()),
+        "price": null,
+        "price_unit": "USD",
+        "direction": "outbound-api",
+        "answered_by": c.answered_by,
+        "api_version": "2010-04-01",
+        "forwarded_from": null,
+        "group_sid": null,
+        "caller_name": null,
+        "queue_time": "0",
+        "trunk_sid": null,
+        "uri": format!("/2010-04-01/Accounts/{account}/Calls/{}.json", c.sid),
+        "subresource_uris": {},
+    })
+}
+
+async fn create(State(shared): S, Path(account): Path<String>, headers: HeaderMap, body: String) -> Response {
+    if let Err(r) = authorize(&shared, &headers, &account) {
+        return r;
+    }
+    let Ok(form) = serde_urlencoded::from_str::<Vec<(String, String)>>(&body) else {
+        return twilio_error(StatusCode::BAD_REQUEST, 20001, "Could not parse the form body");
+    };
+    let to = first(&form, "To").unwrap_or_default().to_string();
+    let now = Utc::now();
+    let reject = |st: &mut crate::State, status: StatusCode, code: i64, message: &str| {
+        st.rejected.push(Rejection { to: to.clone(), at: now, status: status.as_u16(), code });
+        twilio_error(status, code, message)
+    };
+    let mut st = shared.lock();
+    if to.is_empty() {
+        return reject(&mut st, StatusCode::BAD_REQUEST, 21201, "No 'To' number is specified");
+    }
+    let Some(from) = first(&form, "From").map(str::to_string) else {
+        return reject(&mut st, StatusCode::BAD_REQUEST, 21213, "No 'From' number is specified");
+    };
+    let Some(url) = first(&form, "Url").map(str::to_string) else {
+        return reject(&mut st, StatusCode::BAD_REQUEST, 21205, "Url parameter is required");
+    };
+    let timeout = match first(&form, "Timeout").map(str::parse::<u32>) {
+        None => 60,
+        Some(Ok(t)) => t.clamp(5, 600),
+        Some(Err(_)) => return reject(&mut st, StatusCode::BAD_REQUEST, 21218, "Timeout must be an integer"),
+    };
+    let attempt = st.counters.get(&to).map_or(0, |c| c.created);
+    let behaviour = st.script.plan(&to).for_attempt(attempt);
+    if !is_e164(&to) {
+        let msg = format!("The 'To' number {to} is not a valid phone number.");
+        return reject(&mut st, StatusCode::BAD_REQUEST, 21211, &msg);
+    }
+    let counters = st.counters.entry(to.clone()).or_insert_with(Counters::default);
+    if counters.rejected_429 < behaviour.reject_429 {
+        counters.rejected_429 += 1;
+        tracing::info!(to = %mask_phone(&to), "scripted: 429 on create");
+        return reject(&mut st, StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests");
+    }
+    if let Some(code) = behaviour.reject_code {
+        let msg = match code {
+            21211 => format!("The 'To' number {to} is not a valid phone number."),
+            21215 => "Account not authorized to call this number (geo permissions).".to_string(),
+            21217 => "Phone number does not appear to be valid".to_string(),
+            _ => format!("Scripted rejection {code}"),
+        };
+        return reject(&mut st, StatusCode::BAD_REQUEST, code, &msg);
+    }
+    counters.created += 1;
+
+    let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+    let status_callback = first(&form, "StatusCallback").map(str::to_string);
+    let events: Vec<String> =
+        form.iter().filter(|(k, _)| k == "StatusCallbackEvent").flat_map(|(_, v)| v.split_whitespace().map(str::to_string)).collect();
+    let machine_detection = first(&form, "MachineDetection").is_some_and(|v| v.eq_ignore_ascii_case("Enable") || v.eq_ignore_ascii_case("DetectMessageEnd"));
+    let rec = CallRecord {
+        sid: sid.clone(),
+        to: to.clone(),
+        from: from.clone(),
+        url,
+        status_callback: status_callback.clone(),
+        params: form,
+        machine_detection,
+        behaviour: behaviour.clone(),
+        status: "queued".into(),
+        created_at: now,
+        started_at: None,
+        answered_at: None,
+        ended_at: None,
+        duration: None,
+        answered_by: None,
+        callbacks: Vec::new(),
+    };
+    let body = call_json(&rec, &shared.account_sid);
+    let i = st.calls.len();
+    st.calls.push(rec);
+    st.index.insert(sid.clone(), i);
+    drop(st);
+
+    tracing::info!(call_sid = %sid, to = %mask_phone(&to), outcome = ?behaviour.outcome, "call created");
+    let plan = timeline::Plan { sid, to, from, status_callback, events, machine_detection, timeout, behaviour };
+    let generation = shared.generation.load(Ordering::SeqCst);
+    tokio::spawn(timeline::run(shared.clone(), plan, generation));
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+async fn fetch(State(shared): S, Path((account, file)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&shared, &headers, &account) {
+        return r;
+    }
+    let sid = file.strip_suffix(".json").unwrap_or(&file);
+    let st = shared.lock();
+    match st.index.get(sid).and_then(|&i| st.calls.get(i)) {
+        Some(c) => Json(call_json(c, &shared.account_sid)).into_response(),
+        None => twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            &format!("The requested resource /2010-04-01/Accounts/{account}/Calls/{sid}.json was not found"),
+        ),
+    }
+}
+
+/// `To`, `From`, `Status`, `StartTime`, `StartTime>`, `StartTime<` (dates, on `start_time`,
+/// as Twilio filters), `PageSize`, `Page`. Newest first.
+async fn list(State(shared): S, Path(account): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    if let Err(r) = authorize(&shared, &headers, &account) {
+        return r;
+    }
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let date = |name: &str| -> Result<Option<NaiveDate>, Response> {
+        match get(name) {
+            None => Ok(None),
+            Some(v) => NaiveDate::parse_from_str(v.get(..10).unwrap_or(&v), "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| twilio_error(StatusCode::BAD_REQUEST, 20001, &format!("Invalid {name}"))),
+        }
+    };
+    let (on, after, before) = match (date("StartTime"), date("StartTime>"), date("StartTime<")) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    };
+    let page_size = get("PageSize").and_then(|v| v.parse::<usize>().ok()).unwrap_or(50).clamp(1, shared.max_page_size);
+    let page = get("Page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let (to, from, status) = (get("To"), get("From"), get("Status"));
+
+    let st = shared.lock();
+    let mut matching: Vec<&CallRecord> = st
+        .calls
+        .iter()
+        .filter(|c| to.as_ref().is_none_or(|t| &c.to == t))
+        .filter(|c| from.as_ref().is_none_or(|f| &c.from == f))
+        .filter(|c| status.as_ref().is_none_or(|s| &c.status == s))
+        .filter(|c| {
+            if on.is_none() && after.is_none() && before.is_none() {
+                return true;
+            }
+            let Some(day) = c.started_at.map(|d| d.date_naive()) else { return false };
+            on.is_none_or(|d| day == d) && after.is_none_or(|d| day >= d) && before.is_none_or(|d| day <= d)
+        })
+        .collect();
+    matching.reverse();
+    let start = page.saturating_mul(page_size);
+    let calls: Vec<Value> = matching.iter().skip(start).take(page_size).map(|c| call_json(c, &shared.account_sid)).collect();
+    let more = start.saturating_add(page_size) < matching.len();
+
+    let base = format!("/2010-04-01/Accounts/{}/Calls.json", shared.account_sid);
+    let uri_for = |p: usize| {
+        let mut qs: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "Page" && k != "PageSize").cloned().collect();
+        qs.push(("PageSize".into(), page_size.to_string()));
+        qs.push(("Page".into(), p.to_string()));
+        format!("{base}?{}", serde_urlencoded::to_string(&qs).unwrap_or_default())
+    };
+    let end = if calls.is_empty() { start } else { start + calls.len() - 1 };
+    Json(json!({
+        "calls": calls,
+        "page": page,
+        "page_size": page_size,
+        "start": start,
+        "end": end,
+        "uri": uri_for(page),
+        "first_page_uri": uri_for(0),
+        "next_page_uri": if more { Some(uri_for(page + 1)) } else { None },
+        "previous_page_uri": if page > 0 { Some(uri_for(page - 1)) } else { None },
+    }))
+    .into_response()
+}
+
+async fn put_script(State(shared): S, body: String) -> Response {
+    match serde_json::from_str::<Script>(&body) {
+        Ok(script) => {
+            shared.set_script(script);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": format!("bad script: {e}")}))).into_response(),
+    }
+}
+
+async fn get_script(State(shared): S) -> Response {
+    Json(shared.lock().script.clone()).into_response()
+}
+
+async fn get_calls(State(shared): S, RawQuery(q): RawQuery) -> Response {
+    let mut record = shared.record();
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    if let Some((_, to)) = query.iter().find(|(k, _)| k == "to") {
+        record.calls.retain(|c| &c.to == to);
+        record.rejected.retain(|r| &r.to == to);
+    }
+    Json(record).into_response()
+}
+
+async fn reset(State(shared): S) -> StatusCode {
+    shared.reset();
+    StatusCode::NO_CONTENT
+}
