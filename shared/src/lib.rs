@@ -10,3 +10,4 @@ pub mod ports;
 pub mod service;
 pub mod telemetry;
 pub mod twilio;
+pub mod wiring;

@@ -1,3 +1,7 @@
 //! Adapters to the outside world, over the AWS SDK clients built once per process.
 
 pub mod dynamodb;
+pub mod s3;
+pub mod scheduler;
+pub mod sqs;
+pub mod metrics;

@@ -1,1 +1,4 @@
 //! Use cases.
+pub mod import;
+pub mod dial;
+pub mod campaigns;

@@ -1,0 +1,53 @@
+//! Composition helpers shared by the Lambda binaries and the dev server: typed configuration
+//! from the environment, SDK clients built once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::dynamodb::Repo;
+use crate::adapters::s3::Blobs;
+use crate::adapters::sqs::DialQueue;
+use crate::config::{ConfigError, optional, parsed_or, required};
+use crate::ports::{SystemClock, Telephony};
+use crate::service::dial::{Dialer, DialerConfig};
+use crate::twilio::client::TwilioClient;
+
+/// The dialer's own settings from the environment.
+pub fn dialer_config_from_env() -> Result<DialerConfig, ConfigError> {
+    let d = DialerConfig::default();
+    Ok(DialerConfig {
+        public_base_url: required("PUBLIC_BASE_URL")?.trim_end_matches('/').to_string(),
+        from_number: optional("TWILIO_FROM_NUMBER").unwrap_or(d.from_number),
+        lease: Duration::from_secs(parsed_or("LEASE_SECONDS", d.lease.as_secs())?),
+        ring_timeout_seconds: parsed_or("RING_TIMEOUT_SECONDS", d.ring_timeout_seconds)?,
+        busy_backoff: Duration::from_secs(parsed_or("TWILIO_BUSY_BACKOFF_SECONDS", d.busy_backoff.as_secs())?),
+        no_call_grace: Duration::from_secs(parsed_or("NO_CALL_GRACE_SECONDS", d.no_call_grace.as_secs())?),
+        candidates: d.candidates,
+    })
+}
+
+/// A `Dialer` over the given SDK config, reading TABLE_NAME, DIAL_QUEUE_URL, PUBLIC_BASE_URL
+/// and the Twilio settings. Nothing here does I/O: Twilio credentials load on first use.
+pub fn dialer_from_env(sdk: &aws_config::SdkConfig) -> Result<Dialer, ConfigError> {
+    let repo = Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+    let queue = optional("DIAL_QUEUE_URL").map(|url| DialQueue::new(aws_sdk_sqs::Client::new(sdk), url));
+    let telephony: Arc<dyn Telephony> = Arc::new(TwilioClient::from_env()?);
+    Ok(Dialer { repo, telephony, clock: Arc::new(SystemClock), queue, config: dialer_config_from_env()? })
+}
+
+/// The ingest function's dependencies.
+#[derive(Clone, Debug)]
+pub struct IngestDeps {
+    pub repo: Repo,
+    pub blobs: Blobs,
+    pub limits: crate::import::Limits,
+}
+
+pub fn ingest_from_env(sdk: &aws_config::SdkConfig) -> Result<IngestDeps, ConfigError> {
+    let repo = Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+    let mut limits = crate::import::Limits::default();
+    limits.max_file_bytes = parsed_or("MAX_UPLOAD_BYTES", limits.max_file_bytes)?;
+    limits.max_rows = parsed_or("MAX_ROWS", limits.max_rows)?;
+    let blobs = Blobs::new(crate::config::s3_client(sdk), required("BUCKET_NAME")?).with_max_object_bytes(limits.max_file_bytes);
+    Ok(IngestDeps { repo, blobs, limits })
+}
