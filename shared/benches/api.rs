@@ -1,0 +1,2 @@
+//! API latency benchmark (being built).
+fn main() {}

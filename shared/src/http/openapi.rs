@@ -1,0 +1,69 @@
+//! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{agents, campaigns};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bulk call campaigns API",
+        description = "Upload a contact list, choose an agent, hours, pacing and retries, start; follow progress; export results. \
+                       Every route but /health and /openapi.json needs a bearer JWT; `{id}` routes act only on the caller's own resources.",
+    ),
+    paths(
+        super::health,
+        serve,
+        campaigns::create_with_file,
+        campaigns::create_draft,
+        campaigns::preview,
+        campaigns::list,
+        campaigns::get,
+        campaigns::contacts,
+        campaigns::start,
+        campaigns::pause,
+        campaigns::resume,
+        campaigns::delete,
+        campaigns::export_csv,
+        agents::create,
+        agents::list,
+        agents::get,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "campaigns", description = "Create, inspect, run and export campaigns"),
+        (name = "agents", description = "The voice agents campaigns use"),
+        (name = "meta", description = "Health and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON, built once per process.
+pub fn json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_string()))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()), responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn serve() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json()).into_response()
+}
