@@ -61,6 +61,29 @@ impl AppState {
         self.limits = limits;
         self
     }
+
+    /// The API's dependencies from the environment the template sets: TABLE_NAME,
+    /// BUCKET_NAME, SCHEDULE_GROUP (default "default"), DIALER_FUNCTION_ARN,
+    /// SCHEDULER_ROLE_ARN, and optionally MAX_INLINE_FILE_BYTES. No I/O.
+    pub fn from_env(sdk: &aws_config::SdkConfig, auth: Auth) -> Result<Self, crate::config::ConfigError> {
+        use crate::config::{optional, parsed_or, required};
+        let repo = crate::adapters::dynamodb::Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+        let blobs = crate::adapters::s3::Blobs::new(crate::config::s3_client(sdk), required("BUCKET_NAME")?);
+        let wakeups = crate::adapters::scheduler::Wakeups::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            optional("SCHEDULE_GROUP").unwrap_or_else(|| "default".to_string()),
+            required("DIALER_FUNCTION_ARN")?,
+            required("SCHEDULER_ROLE_ARN")?,
+        );
+        let clock: std::sync::Arc<dyn crate::ports::Clock> = std::sync::Arc::new(crate::ports::SystemClock);
+        let limits = ApiLimits { max_inline_file_bytes: parsed_or("MAX_INLINE_FILE_BYTES", DEFAULT_MAX_INLINE_FILE_BYTES)? };
+        Ok(Self::new(Deps { repo, blobs, wakeups, clock }, auth).with_limits(limits))
+    }
+}
+
+/// Serve the router over plain HTTP (dev server, tests): the same Router Lambda runs.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
 }
 
 /// The whole API. `{id}` routes act only on the caller's own campaigns and agents.
