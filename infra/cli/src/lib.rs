@@ -1,0 +1,3 @@
+//! The operator CLI's library side: the local system (`campaigns dev`, end-to-end tests).
+
+pub mod local;
