@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Form, OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use chrono::Utc;
 use shared::domain::CallStatus;
@@ -26,13 +26,18 @@ struct Got {
 
 impl Got {
     fn get(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     fn status(&self) -> &str {
         self.get("CallStatus").unwrap_or("")
     }
     fn seq(&self) -> u32 {
-        self.get("SequenceNumber").and_then(|s| s.parse().ok()).unwrap_or(u32::MAX)
+        self.get("SequenceNumber")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u32::MAX)
     }
 }
 
@@ -47,10 +52,19 @@ struct Receiver {
 /// An axum server that records every status callback and checks its signature over the
 /// exact URL it was called at (scheme, host, path and query).
 async fn receiver(token: &str, answer: StatusCode) -> Receiver {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind receiver");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let rx = Receiver { base, token: token.to_string(), got: Arc::default(), answer };
-    let app = Router::new().route("/twilio/status", post(on_status)).with_state(rx.clone());
+    let rx = Receiver {
+        base,
+        token: token.to_string(),
+        got: Arc::default(),
+        answer,
+    };
+    let app = Router::new()
+        .route("/twilio/status", post(on_status))
+        .with_state(rx.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -59,26 +73,39 @@ async fn receiver(token: &str, answer: StatusCode) -> Receiver {
 
 async fn on_status(
     State(rx): State<Receiver>,
-    OriginalUri(uri): OriginalUri,
+    uri: Uri,
     headers: HeaderMap,
     Form(params): Form<Vec<(String, String)>>,
 ) -> StatusCode {
-    let url = format!("{}{}", rx.base, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let url = format!(
+        "{}{}",
+        rx.base,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
     let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     let valid_signature = verify(&rx.token, &url, &params, sig);
-    rx.got.lock().expect("lock").push(Got { params, valid_signature });
+    rx.got.lock().expect("lock").push(Got {
+        params,
+        valid_signature,
+    });
     rx.answer
 }
 
 impl Receiver {
     fn url(&self, attempt: u32) -> String {
-        format!("{}/twilio/status?campaign=c1&contact=%2B12025550100&attempt={attempt}", self.base)
+        format!(
+            "{}/twilio/status?campaign=c1&contact=%2B12025550100&attempt={attempt}",
+            self.base
+        )
     }
     fn got(&self) -> Vec<Got> {
         self.got.lock().expect("lock").clone()
     }
     fn for_call(&self, sid: &str) -> Vec<Got> {
-        self.got().into_iter().filter(|g| g.get("CallSid") == Some(sid)).collect()
+        self.got()
+            .into_iter()
+            .filter(|g| g.get("CallSid") == Some(sid))
+            .collect()
     }
 }
 
@@ -90,7 +117,12 @@ async fn sim_with(cfg: SimConfig) -> (SimHandle, TwilioClient) {
 
 /// Every simulated second lasts a millisecond.
 async fn sim(script: Script) -> (SimHandle, TwilioClient) {
-    sim_with(SimConfig { time_scale: 0.001, script, ..SimConfig::default() }).await
+    sim_with(SimConfig {
+        time_scale: 0.001,
+        script,
+        ..SimConfig::default()
+    })
+    .await
 }
 
 fn req(to: &str, status_callback: String, amd: bool) -> CreateCall {
@@ -110,13 +142,22 @@ async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
 async fn ended(sim: &SimHandle, sid: &str) -> twilio_sim::CallRecord {
-    eventually("the call to end", || sim.record().calls.into_iter().find(|c| c.sid == sid && c.ended_at.is_some())).await
+    eventually("the call to end", || {
+        sim.record()
+            .calls
+            .into_iter()
+            .find(|c| c.sid == sid && c.ended_at.is_some())
+    })
+    .await
 }
 
 #[tokio::test]
@@ -124,40 +165,87 @@ async fn create_then_signed_callbacks_in_order_then_fetch() {
     let (sim, client) = sim(Script::default().with("+12025550100", Behaviour::completed(30))).await;
     let rx = receiver(&sim.auth_token, StatusCode::NO_CONTENT).await;
 
-    let info = client.create_call(&req("+12025550100", rx.url(1), false)).await.expect("created");
-    assert!(info.sid.starts_with("CA") && info.sid.len() == 34, "{}", info.sid);
+    let info = client
+        .create_call(&req("+12025550100", rx.url(1), false))
+        .await
+        .expect("created");
+    assert!(
+        info.sid.starts_with("CA") && info.sid.len() == 34,
+        "{}",
+        info.sid
+    );
     assert_eq!(info.status, CallStatus::Queued);
     assert_eq!(info.to, "+12025550100");
     assert!(info.date_created.is_some());
 
-    let got = eventually("four callbacks", || Some(rx.for_call(&info.sid)).filter(|g| g.len() == 4)).await;
+    let got = eventually("four callbacks", || {
+        Some(rx.for_call(&info.sid)).filter(|g| g.len() == 4)
+    })
+    .await;
     let statuses: Vec<&str> = got.iter().map(Got::status).collect();
-    assert_eq!(statuses, ["initiated", "ringing", "in-progress", "completed"]);
+    assert_eq!(
+        statuses,
+        ["initiated", "ringing", "in-progress", "completed"]
+    );
     assert_eq!(got.iter().map(Got::seq).collect::<Vec<_>>(), [0, 1, 2, 3]);
-    assert!(got.iter().all(|g| g.valid_signature), "every callback is signed over the exact URL");
+    assert!(
+        got.iter().all(|g| g.valid_signature),
+        "every callback is signed over the exact URL"
+    );
     let last = &got[3];
     assert_eq!(last.get("CallDuration"), Some("30"));
     assert_eq!(last.get("AccountSid"), Some(sim.account_sid.as_str()));
-    assert_eq!((last.get("To"), last.get("From"), last.get("Direction")), (Some("+12025550100"), Some(FROM), Some("outbound-api")));
-    assert!(last.get("Timestamp").and_then(shared::twilio::client::parse_date).is_some());
-    assert_eq!(last.get("AnsweredBy"), None, "no AnsweredBy without machine detection");
+    assert_eq!(
+        (last.get("To"), last.get("From"), last.get("Direction")),
+        (Some("+12025550100"), Some(FROM), Some("outbound-api"))
+    );
+    assert!(
+        last.get("Timestamp")
+            .and_then(shared::twilio::client::parse_date)
+            .is_some()
+    );
+    assert_eq!(
+        last.get("AnsweredBy"),
+        None,
+        "no AnsweredBy without machine detection"
+    );
     assert!(got[0].get("CallDuration").is_none());
 
-    let fetched = client.fetch_call(&info.sid).await.expect("fetch").expect("exists");
-    assert_eq!((fetched.status, fetched.duration_seconds), (CallStatus::Completed, Some(30)));
+    let fetched = client
+        .fetch_call(&info.sid)
+        .await
+        .expect("fetch")
+        .expect("exists");
+    assert_eq!(
+        (fetched.status, fetched.duration_seconds),
+        (CallStatus::Completed, Some(30))
+    );
     assert!(fetched.start_time.is_some());
 
     // The record holds the request exactly as the client sent it.
     let rec = sim.record();
     let call = &rec.calls[0];
-    let values = |name: &str| call.params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
-    assert_eq!(values("StatusCallbackEvent"), ["initiated", "ringing", "answered", "completed"]);
+    let values = |name: &str| {
+        call.params
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        values("StatusCallbackEvent"),
+        ["initiated", "ringing", "answered", "completed"]
+    );
     assert_eq!(values("StatusCallbackMethod"), ["POST"]);
     assert_eq!(values("StatusCallback"), [rx.url(1).as_str()]);
     assert_eq!(values("Timeout"), ["30"]);
     assert_eq!(values("From"), [FROM]);
     assert!(values("MachineDetection").is_empty());
-    let (created, answered, end) = (call.created_at, call.answered_at.expect("answered"), call.ended_at.expect("ended"));
+    let (created, answered, end) = (
+        call.created_at,
+        call.answered_at.expect("answered"),
+        call.ended_at.expect("ended"),
+    );
     assert!(created <= answered && answered <= end);
     assert_eq!(rec.max_in_flight, 1);
 }
@@ -173,18 +261,56 @@ async fn outcomes_busy_no_answer_failed_and_machine() {
     let (sim, client) = sim(script).await;
     let rx = receiver(&sim.auth_token, StatusCode::OK).await;
     let cases = [
-        ("+12025550101", false, vec!["initiated", "ringing", "busy"], None),
-        ("+12025550102", false, vec!["initiated", "ringing", "no-answer"], None),
+        (
+            "+12025550101",
+            false,
+            vec!["initiated", "ringing", "busy"],
+            None,
+        ),
+        (
+            "+12025550102",
+            false,
+            vec!["initiated", "ringing", "no-answer"],
+            None,
+        ),
         ("+12025550103", false, vec!["initiated", "failed"], None),
-        ("+12025550104", true, vec!["initiated", "ringing", "in-progress", "completed"], Some("machine_start")),
-        ("+12025550105", true, vec!["initiated", "ringing", "in-progress", "completed"], Some("human")),
+        (
+            "+12025550104",
+            true,
+            vec!["initiated", "ringing", "in-progress", "completed"],
+            Some("machine_start"),
+        ),
+        (
+            "+12025550105",
+            true,
+            vec!["initiated", "ringing", "in-progress", "completed"],
+            Some("human"),
+        ),
     ];
     for (to, amd, want, answered_by) in cases {
-        let info = client.create_call(&req(to, rx.url(1), amd)).await.expect("created");
-        let got = eventually(to, || Some(rx.for_call(&info.sid)).filter(|g| g.len() == want.len())).await;
-        assert_eq!(got.iter().map(Got::status).collect::<Vec<_>>(), want, "{to}");
-        assert_eq!(got.last().and_then(|g| g.get("AnsweredBy")), answered_by, "{to}");
-        let fetched = client.fetch_call(&info.sid).await.expect("fetch").expect("exists");
+        let info = client
+            .create_call(&req(to, rx.url(1), amd))
+            .await
+            .expect("created");
+        let got = eventually(to, || {
+            Some(rx.for_call(&info.sid)).filter(|g| g.len() == want.len())
+        })
+        .await;
+        assert_eq!(
+            got.iter().map(Got::status).collect::<Vec<_>>(),
+            want,
+            "{to}"
+        );
+        assert_eq!(
+            got.last().and_then(|g| g.get("AnsweredBy")),
+            answered_by,
+            "{to}"
+        );
+        let fetched = client
+            .fetch_call(&info.sid)
+            .await
+            .expect("fetch")
+            .expect("exists");
         assert_eq!(fetched.status.as_str(), *want.last().expect("terminal"));
         assert_eq!(fetched.answered_by.as_deref(), answered_by);
     }
@@ -195,7 +321,14 @@ async fn outcomes_busy_no_answer_failed_and_machine() {
 
 #[tokio::test]
 async fn rate_limited_twice_then_accepted() {
-    let (sim, client) = sim(Script::default().with("+12025550110", Behaviour { reject_429: 2, ..Behaviour::completed(1) })).await;
+    let (sim, client) = sim(Script::default().with(
+        "+12025550110",
+        Behaviour {
+            reject_429: 2,
+            ..Behaviour::completed(1)
+        },
+    ))
+    .await;
     let r = req("+12025550110", "http://127.0.0.1:9/unused".into(), false);
     for _ in 0..2 {
         match client.create_call(&r).await {
@@ -206,16 +339,34 @@ async fn rate_limited_twice_then_accepted() {
     client.create_call(&r).await.expect("third try is accepted");
     let rec = sim.record();
     assert_eq!(rec.rejected.len(), 2);
-    assert!(rec.rejected.iter().all(|x| x.status == 429 && x.code == 20429));
+    assert!(
+        rec.rejected
+            .iter()
+            .all(|x| x.status == 429 && x.code == 20429)
+    );
     assert_eq!(rec.calls.len(), 1, "a refused create places no call");
 }
 
 #[tokio::test]
 async fn invalid_numbers_are_rejected_with_twilios_code() {
-    let (_sim, client) = sim(Script::default().with("+12025550111", Behaviour { reject_code: Some(21211), ..Behaviour::default() })).await;
+    let (_sim, client) = sim(Script::default().with(
+        "+12025550111",
+        Behaviour {
+            reject_code: Some(21211),
+            ..Behaviour::default()
+        },
+    ))
+    .await;
     for to in ["+12025550111", "12345"] {
-        match client.create_call(&req(to, "http://127.0.0.1:9/x".into(), false)).await {
-            Err(TelephonyError::Rejected { status: 400, code: Some(21211), message }) => {
+        match client
+            .create_call(&req(to, "http://127.0.0.1:9/x".into(), false))
+            .await
+        {
+            Err(TelephonyError::Rejected {
+                status: 400,
+                code: Some(21211),
+                message,
+            }) => {
                 assert!(message.contains("not a valid phone number"), "{message}")
             }
             other => panic!("{to}: expected 21211, got {other:?}"),
@@ -228,106 +379,244 @@ async fn bad_credentials_are_unauthorized_everywhere() {
     let (sim, _) = sim(Script::default()).await;
     let mut creds = sim.credentials(FROM);
     creds.auth_token = "wrong".into();
-    let client = TwilioClient::new(TwilioConfig::with_credentials(sim.base_url.clone(), creds)).expect("client");
-    let unauthorized = |r: Result<(), TelephonyError>| matches!(r, Err(TelephonyError::Unauthorized { status: 401, .. }));
-    assert!(unauthorized(client.create_call(&req("+12025550100", "http://127.0.0.1:9/x".into(), false)).await.map(drop)));
-    assert!(unauthorized(client.fetch_call("CA00000000000000000000000000000000").await.map(drop)));
-    assert!(unauthorized(client.calls_to("+12025550100", Utc::now()).await.map(drop)));
+    let client = TwilioClient::new(TwilioConfig::with_credentials(sim.base_url.clone(), creds))
+        .expect("client");
+    let unauthorized = |r: Result<(), TelephonyError>| {
+        matches!(r, Err(TelephonyError::Unauthorized { status: 401, .. }))
+    };
+    assert!(unauthorized(
+        client
+            .create_call(&req("+12025550100", "http://127.0.0.1:9/x".into(), false))
+            .await
+            .map(drop)
+    ));
+    assert!(unauthorized(
+        client
+            .fetch_call("CA00000000000000000000000000000000")
+            .await
+            .map(drop)
+    ));
+    assert!(unauthorized(
+        client.calls_to("+12025550100", Utc::now()).await.map(drop)
+    ));
     assert!(sim.record().calls.is_empty());
 }
 
 #[tokio::test]
 async fn unknown_call_is_none_and_unreachable_twilio_is_transport() {
     let (_sim, client) = sim(Script::default()).await;
-    assert!(client.fetch_call("CAffffffffffffffffffffffffffffffff").await.expect("404 is not an error").is_none());
+    assert!(
+        client
+            .fetch_call("CAffffffffffffffffffffffffffffffff")
+            .await
+            .expect("404 is not an error")
+            .is_none()
+    );
 
     // A port nothing listens on: the call may or may not exist, so Transport.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = closed.local_addr().expect("addr");
     drop(closed);
-    let creds = shared::twilio::Credentials { account_sid: "AC1".into(), auth_token: "t".into(), from_number: FROM.into() };
-    let dead = TwilioClient::new(TwilioConfig::with_credentials(format!("http://{addr}"), creds)).expect("client");
-    assert!(matches!(dead.create_call(&req("+12025550100", "http://x/".into(), false)).await, Err(TelephonyError::Transport(_))));
+    let creds = shared::twilio::Credentials {
+        account_sid: "AC1".into(),
+        auth_token: "t".into(),
+        from_number: FROM.into(),
+    };
+    let dead = TwilioClient::new(TwilioConfig::with_credentials(
+        format!("http://{addr}"),
+        creds,
+    ))
+    .expect("client");
+    assert!(matches!(
+        dead.create_call(&req("+12025550100", "http://x/".into(), false))
+            .await,
+        Err(TelephonyError::Transport(_))
+    ));
 }
 
 #[tokio::test]
 async fn list_by_number_follows_pages_and_filters_by_time() {
     // Two calls a page, so five calls take three pages.
-    let (sim, client) =
-        sim_with(SimConfig { time_scale: 0.001, max_page_size: 2, script: Script::default(), ..SimConfig::default() }).await;
+    let (sim, client) = sim_with(SimConfig {
+        time_scale: 0.001,
+        max_page_size: 2,
+        script: Script::default(),
+        ..SimConfig::default()
+    })
+    .await;
     let before = Utc::now() - chrono::Duration::seconds(1);
     let mut sids = Vec::new();
     for _ in 0..5 {
-        sids.push(client.create_call(&req("+12025550120", "http://127.0.0.1:9/x".into(), false)).await.expect("created").sid);
+        sids.push(
+            client
+                .create_call(&req("+12025550120", "http://127.0.0.1:9/x".into(), false))
+                .await
+                .expect("created")
+                .sid,
+        );
     }
-    client.create_call(&req("+12025550121", "http://127.0.0.1:9/x".into(), false)).await.expect("other number");
+    client
+        .create_call(&req("+12025550121", "http://127.0.0.1:9/x".into(), false))
+        .await
+        .expect("other number");
     // The list filters on start_time (as Twilio does): wait until every call has started.
-    eventually("calls started", || Some(()).filter(|_| sim.record().calls.iter().all(|c| c.started_at.is_some()))).await;
+    eventually("calls started", || {
+        Some(()).filter(|_| sim.record().calls.iter().all(|c| c.started_at.is_some()))
+    })
+    .await;
 
     let listed = client.calls_to("+12025550120", before).await.expect("list");
     let mut got: Vec<String> = listed.iter().map(|c| c.sid.clone()).collect();
     assert!(listed.iter().all(|c| c.to == "+12025550120"));
     got.sort();
     sids.sort();
-    assert_eq!(got, sids, "all five, across pages, none of the other number");
+    assert_eq!(
+        got, sids,
+        "all five, across pages, none of the other number"
+    );
 
-    let later = client.calls_to("+12025550120", Utc::now() + chrono::Duration::seconds(5)).await.expect("list");
+    let later = client
+        .calls_to("+12025550120", Utc::now() + chrono::Duration::seconds(5))
+        .await
+        .expect("list");
     assert!(later.is_empty(), "created before `since` is filtered out");
 }
 
 #[tokio::test]
 async fn callbacks_twice_out_of_order_and_lost() {
     let script = Script::default()
-        .with("+12025550130", Behaviour::completed(10).callbacks(CallbackMode::Twice))
-        .with("+12025550131", Behaviour::completed(10).callbacks(CallbackMode::OutOfOrder))
-        .with("+12025550132", Behaviour::completed(10).callbacks(CallbackMode::LoseTerminal));
+        .with(
+            "+12025550130",
+            Behaviour::completed(10).callbacks(CallbackMode::Twice),
+        )
+        .with(
+            "+12025550131",
+            Behaviour::completed(10).callbacks(CallbackMode::OutOfOrder),
+        )
+        .with(
+            "+12025550132",
+            Behaviour::completed(10).callbacks(CallbackMode::LoseTerminal),
+        );
     let (sim, client) = sim(script).await;
     let rx = receiver(&sim.auth_token, StatusCode::OK).await;
 
-    let twice = client.create_call(&req("+12025550130", rx.url(1), false)).await.expect("created").sid;
-    let got = eventually("eight callbacks", || Some(rx.for_call(&twice)).filter(|g| g.len() == 8)).await;
+    let twice = client
+        .create_call(&req("+12025550130", rx.url(1), false))
+        .await
+        .expect("created")
+        .sid;
+    let got = eventually("eight callbacks", || {
+        Some(rx.for_call(&twice)).filter(|g| g.len() == 8)
+    })
+    .await;
     let pairs: Vec<(&str, u32)> = got.iter().map(|g| (g.status(), g.seq())).collect();
     assert_eq!(
         pairs,
-        [("initiated", 0), ("initiated", 0), ("ringing", 1), ("ringing", 1), ("in-progress", 2), ("in-progress", 2), ("completed", 3), ("completed", 3)]
+        [
+            ("initiated", 0),
+            ("initiated", 0),
+            ("ringing", 1),
+            ("ringing", 1),
+            ("in-progress", 2),
+            ("in-progress", 2),
+            ("completed", 3),
+            ("completed", 3)
+        ]
     );
     assert!(got.iter().all(|g| g.valid_signature));
 
-    let ooo = client.create_call(&req("+12025550131", rx.url(2), false)).await.expect("created").sid;
-    let got = eventually("four callbacks", || Some(rx.for_call(&ooo)).filter(|g| g.len() == 4)).await;
+    let ooo = client
+        .create_call(&req("+12025550131", rx.url(2), false))
+        .await
+        .expect("created")
+        .sid;
+    let got = eventually("four callbacks", || {
+        Some(rx.for_call(&ooo)).filter(|g| g.len() == 4)
+    })
+    .await;
     let pairs: Vec<(&str, u32)> = got.iter().map(|g| (g.status(), g.seq())).collect();
-    assert_eq!(pairs, [("initiated", 0), ("completed", 3), ("ringing", 1), ("in-progress", 2)]);
+    assert_eq!(
+        pairs,
+        [
+            ("initiated", 0),
+            ("completed", 3),
+            ("ringing", 1),
+            ("in-progress", 2)
+        ]
+    );
     assert!(got.iter().all(|g| g.valid_signature));
 
-    let lost = client.create_call(&req("+12025550132", rx.url(3), false)).await.expect("created").sid;
+    let lost = client
+        .create_call(&req("+12025550132", rx.url(3), false))
+        .await
+        .expect("created")
+        .sid;
     ended(&sim, &lost).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let got = rx.for_call(&lost);
-    assert_eq!(got.iter().map(Got::status).collect::<Vec<_>>(), ["initiated", "ringing", "in-progress"]);
-    let fetched = client.fetch_call(&lost).await.expect("fetch").expect("exists");
-    assert_eq!(fetched.status, CallStatus::Completed, "the call ended although its webhook never came");
+    assert_eq!(
+        got.iter().map(Got::status).collect::<Vec<_>>(),
+        ["initiated", "ringing", "in-progress"]
+    );
+    let fetched = client
+        .fetch_call(&lost)
+        .await
+        .expect("fetch")
+        .expect("exists");
+    assert_eq!(
+        fetched.status,
+        CallStatus::Completed,
+        "the call ended although its webhook never came"
+    );
 }
 
 #[tokio::test]
 async fn a_failing_receiver_gets_one_retry_then_the_callback_is_dropped() {
-    let (sim, client) = sim(Script::default().with("+12025550140", Behaviour::outcome(SimOutcome::Failed))).await;
+    let (sim, client) =
+        sim(Script::default().with("+12025550140", Behaviour::outcome(SimOutcome::Failed))).await;
     let rx = receiver(&sim.auth_token, StatusCode::INTERNAL_SERVER_ERROR).await;
-    let sid = client.create_call(&req("+12025550140", rx.url(1), false)).await.expect("created").sid;
+    let sid = client
+        .create_call(&req("+12025550140", rx.url(1), false))
+        .await
+        .expect("created")
+        .sid;
     let rec = eventually("both callbacks tried twice", || {
-        sim.record().calls.into_iter().find(|c| c.sid == sid).filter(|c| c.callbacks.len() == 4)
+        sim.record()
+            .calls
+            .into_iter()
+            .find(|c| c.sid == sid)
+            .filter(|c| c.callbacks.len() == 4)
     })
     .await;
-    let tries: Vec<(&str, u8, bool)> = rec.callbacks.iter().map(|c| (c.status.as_str(), c.attempt, c.delivered)).collect();
-    assert_eq!(tries, [("initiated", 1, false), ("initiated", 2, false), ("failed", 1, false), ("failed", 2, false)]);
+    let tries: Vec<(&str, u8, bool)> = rec
+        .callbacks
+        .iter()
+        .map(|c| (c.status.as_str(), c.attempt, c.delivered))
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            ("initiated", 1, false),
+            ("initiated", 2, false),
+            ("failed", 1, false),
+            ("failed", 2, false)
+        ]
+    );
     assert_eq!(rx.for_call(&sid).len(), 4);
 }
 
 #[tokio::test]
 async fn the_record_counts_calls_in_flight() {
-    // A long call: stays in progress for 2 simulated minutes (120 ms here).
-    let (sim, client) = sim(Script::default().with("+12025550150", Behaviour::completed(120))).await;
+    // A long call: stays in progress for 25 simulated minutes (1.5 s here).
+    let (sim, client) =
+        sim(Script::default().with("+12025550150", Behaviour::completed(1500))).await;
     for n in ["+12025550150", "+12025550151", "+12025550152"] {
-        client.create_call(&req(n, "http://127.0.0.1:9/x".into(), false)).await.expect("created");
+        client
+            .create_call(&req(n, "http://127.0.0.1:9/x".into(), false))
+            .await
+            .expect("created");
     }
     let long = sim.record().calls_to("+12025550150")[0].sid.clone();
     // The two default (30 s) calls end first; the long one is still live after they do.
@@ -336,15 +625,27 @@ async fn the_record_counts_calls_in_flight() {
         Some(()).filter(|_| r.calls.iter().filter(|c| c.ended_at.is_some()).count() == 2)
     })
     .await;
-    let live = client.fetch_call(&long).await.expect("fetch").expect("exists");
-    assert!(!live.status.is_terminal(), "long call still {:?}", live.status);
+    let live = client
+        .fetch_call(&long)
+        .await
+        .expect("fetch")
+        .expect("exists");
+    assert!(
+        !live.status.is_terminal(),
+        "long call still {:?}",
+        live.status
+    );
     ended(&sim, &long).await;
     let rec = sim.record();
     assert_eq!((rec.max_in_flight, rec.in_flight_now), (3, 0));
 
     // Reset over HTTP forgets everything; a script set over HTTP takes effect.
     let http = reqwest::Client::new();
-    let reset = http.post(format!("{}/sim/reset", sim.base_url)).send().await.expect("reset");
+    let reset = http
+        .post(format!("{}/sim/reset", sim.base_url))
+        .send()
+        .await
+        .expect("reset");
     assert_eq!(reset.status(), 204);
     assert!(sim.record().calls.is_empty());
     let put = http
@@ -354,11 +655,26 @@ async fn the_record_counts_calls_in_flight() {
         .await
         .expect("put script");
     assert_eq!(put.status(), 204);
-    let bad = http.put(format!("{}/sim/script", sim.base_url)).body(r#"{"default": {"outcom": "busy"}}"#).send().await.expect("put");
+    let bad = http
+        .put(format!("{}/sim/script", sim.base_url))
+        .body(r#"{"default": {"outcom": "busy"}}"#)
+        .send()
+        .await
+        .expect("put");
     assert_eq!(bad.status(), 400);
-    let sid = client.create_call(&req("+12025550154", "http://127.0.0.1:9/x".into(), false)).await.expect("created").sid;
+    let sid = client
+        .create_call(&req("+12025550154", "http://127.0.0.1:9/x".into(), false))
+        .await
+        .expect("created")
+        .sid;
     assert_eq!(ended(&sim, &sid).await.status, "busy");
-    let record: twilio_sim::Record =
-        http.get(format!("{}/sim/calls", sim.base_url)).send().await.expect("get").json().await.expect("json");
+    let record: twilio_sim::Record = http
+        .get(format!("{}/sim/calls", sim.base_url))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(record.calls.len(), 1);
 }

@@ -22,7 +22,10 @@ type S = State<Arc<Shared>>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/2010-04-01/Accounts/{account}/Calls.json", post(create).get(list))
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls.json",
+            post(create).get(list),
+        )
         .route("/2010-04-01/Accounts/{account}/Calls/{file}", get(fetch))
         .route("/sim/script", put(put_script).get(get_script))
         .route("/sim/calls", get(get_calls))
@@ -43,36 +46,49 @@ fn twilio_error(status: StatusCode, code: i64, message: &str) -> Response {
 }
 
 /// Basic auth must be the configured account and token, and the path's account the same.
-fn authorize(shared: &Shared, headers: &HeaderMap, account: &str) -> Result<(), Response> {
+/// `Some` is the 401 to answer.
+fn unauthorized(shared: &Shared, headers: &HeaderMap, account: &str) -> Option<Response> {
     let ok = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|raw| String::from_utf8(raw).ok())
         .is_some_and(|pair| match pair.split_once(':') {
-            Some((user, pass)) => user == shared.account_sid && pass == shared.auth_token && account == shared.account_sid,
+            Some((user, pass)) => {
+                user == shared.account_sid
+                    && pass == shared.auth_token
+                    && account == shared.account_sid
+            }
             None => false,
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"))
-    }
+    (!ok).then(|| twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"))
 }
 
 fn first<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
 }
 
 fn is_e164(s: &str) -> bool {
-    s.strip_prefix('+').is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
+    s.strip_prefix('+').is_some_and(|d| {
+        (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    })
 }
 
 /// Twilio's Call resource.
 fn call_json(c: &CallRecord, account: &str) -> Value {
     let date = |d: Option<DateTime<Utc>>| d.map(format_date);
-    let updated = [Some(c.created_at), c.started_at, c.answered_at, c.ended_at].into_iter().flatten().max();
+    let updated = [Some(c.created_at), c.started_at, c.answered_at, c.ended_at]
+        .into_iter()
+        .flatten()
+        .max();
     json!({
         "sid": c.sid,
         "account_sid": account,
@@ -103,33 +119,69 @@ fn call_json(c: &CallRecord, account: &str) -> Value {
     })
 }
 
-async fn create(State(shared): S, Path(account): Path<String>, headers: HeaderMap, body: String) -> Response {
-    if let Err(r) = authorize(&shared, &headers, &account) {
+async fn create(
+    State(shared): S,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if let Some(r) = unauthorized(&shared, &headers, &account) {
         return r;
     }
     let Ok(form) = serde_urlencoded::from_str::<Vec<(String, String)>>(&body) else {
-        return twilio_error(StatusCode::BAD_REQUEST, 20001, "Could not parse the form body");
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            20001,
+            "Could not parse the form body",
+        );
     };
     let to = first(&form, "To").unwrap_or_default().to_string();
     let now = Utc::now();
     let reject = |st: &mut crate::State, status: StatusCode, code: i64, message: &str| {
-        st.rejected.push(Rejection { to: to.clone(), at: now, status: status.as_u16(), code });
+        st.rejected.push(Rejection {
+            to: to.clone(),
+            at: now,
+            status: status.as_u16(),
+            code,
+        });
         twilio_error(status, code, message)
     };
     let mut st = shared.lock();
     if to.is_empty() {
-        return reject(&mut st, StatusCode::BAD_REQUEST, 21201, "No 'To' number is specified");
+        return reject(
+            &mut st,
+            StatusCode::BAD_REQUEST,
+            21201,
+            "No 'To' number is specified",
+        );
     }
     let Some(from) = first(&form, "From").map(str::to_string) else {
-        return reject(&mut st, StatusCode::BAD_REQUEST, 21213, "No 'From' number is specified");
+        return reject(
+            &mut st,
+            StatusCode::BAD_REQUEST,
+            21213,
+            "No 'From' number is specified",
+        );
     };
     let Some(url) = first(&form, "Url").map(str::to_string) else {
-        return reject(&mut st, StatusCode::BAD_REQUEST, 21205, "Url parameter is required");
+        return reject(
+            &mut st,
+            StatusCode::BAD_REQUEST,
+            21205,
+            "Url parameter is required",
+        );
     };
     let timeout = match first(&form, "Timeout").map(str::parse::<u32>) {
         None => 60,
         Some(Ok(t)) => t.clamp(5, 600),
-        Some(Err(_)) => return reject(&mut st, StatusCode::BAD_REQUEST, 21218, "Timeout must be an integer"),
+        Some(Err(_)) => {
+            return reject(
+                &mut st,
+                StatusCode::BAD_REQUEST,
+                21218,
+                "Timeout must be an integer",
+            );
+        }
     };
     let attempt = st.counters.get(&to).map_or(0, |c| c.created);
     let behaviour = st.script.plan(&to).for_attempt(attempt);
@@ -137,11 +189,19 @@ async fn create(State(shared): S, Path(account): Path<String>, headers: HeaderMa
         let msg = format!("The 'To' number {to} is not a valid phone number.");
         return reject(&mut st, StatusCode::BAD_REQUEST, 21211, &msg);
     }
-    let counters = st.counters.entry(to.clone()).or_insert_with(Counters::default);
+    let counters = st
+        .counters
+        .entry(to.clone())
+        .or_insert_with(Counters::default);
     if counters.rejected_429 < behaviour.reject_429 {
         counters.rejected_429 += 1;
         tracing::info!(to = %mask_phone(&to), "scripted: 429 on create");
-        return reject(&mut st, StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests");
+        return reject(
+            &mut st,
+            StatusCode::TOO_MANY_REQUESTS,
+            20429,
+            "Too Many Requests",
+        );
     }
     if let Some(code) = behaviour.reject_code {
         let msg = match code {
@@ -156,9 +216,14 @@ async fn create(State(shared): S, Path(account): Path<String>, headers: HeaderMa
 
     let sid = format!("CA{}", uuid::Uuid::new_v4().simple());
     let status_callback = first(&form, "StatusCallback").map(str::to_string);
-    let events: Vec<String> =
-        form.iter().filter(|(k, _)| k == "StatusCallbackEvent").flat_map(|(_, v)| v.split_whitespace().map(str::to_string)).collect();
-    let machine_detection = first(&form, "MachineDetection").is_some_and(|v| v.eq_ignore_ascii_case("Enable") || v.eq_ignore_ascii_case("DetectMessageEnd"));
+    let events: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "StatusCallbackEvent")
+        .flat_map(|(_, v)| v.split_whitespace().map(str::to_string))
+        .collect();
+    let machine_detection = first(&form, "MachineDetection").is_some_and(|v| {
+        v.eq_ignore_ascii_case("Enable") || v.eq_ignore_ascii_case("DetectMessageEnd")
+    });
     let rec = CallRecord {
         sid: sid.clone(),
         to: to.clone(),
@@ -184,14 +249,27 @@ async fn create(State(shared): S, Path(account): Path<String>, headers: HeaderMa
     drop(st);
 
     tracing::info!(call_sid = %sid, to = %mask_phone(&to), outcome = ?behaviour.outcome, "call created");
-    let plan = timeline::Plan { sid, to, from, status_callback, events, machine_detection, timeout, behaviour };
+    let plan = timeline::Plan {
+        sid,
+        to,
+        from,
+        status_callback,
+        events,
+        machine_detection,
+        timeout,
+        behaviour,
+    };
     let generation = shared.generation.load(Ordering::SeqCst);
     tokio::spawn(timeline::run(shared.clone(), plan, generation));
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-async fn fetch(State(shared): S, Path((account, file)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&shared, &headers, &account) {
+async fn fetch(
+    State(shared): S,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = unauthorized(&shared, &headers, &account) {
         return r;
     }
     let sid = file.strip_suffix(".json").unwrap_or(&file);
@@ -201,33 +279,53 @@ async fn fetch(State(shared): S, Path((account, file)): Path<(String, String)>, 
         None => twilio_error(
             StatusCode::NOT_FOUND,
             20404,
-            &format!("The requested resource /2010-04-01/Accounts/{account}/Calls/{sid}.json was not found"),
+            &format!(
+                "The requested resource /2010-04-01/Accounts/{account}/Calls/{sid}.json was not found"
+            ),
         ),
     }
 }
 
 /// `To`, `From`, `Status`, `StartTime`, `StartTime>`, `StartTime<` (dates, on `start_time`,
 /// as Twilio filters), `PageSize`, `Page`. Newest first.
-async fn list(State(shared): S, Path(account): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = authorize(&shared, &headers, &account) {
+async fn list(
+    State(shared): S,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if let Some(r) = unauthorized(&shared, &headers, &account) {
         return r;
     }
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let date = |name: &str| -> Result<Option<NaiveDate>, Response> {
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let date = |name: &str| -> Result<Option<NaiveDate>, String> {
         match get(name) {
             None => Ok(None),
             Some(v) => NaiveDate::parse_from_str(v.get(..10).unwrap_or(&v), "%Y-%m-%d")
                 .map(Some)
-                .map_err(|_| twilio_error(StatusCode::BAD_REQUEST, 20001, &format!("Invalid {name}"))),
+                .map_err(|_| format!("Invalid {name}")),
         }
     };
     let (on, after, before) = match (date("StartTime"), date("StartTime>"), date("StartTime<")) {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+        (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => {
+            return twilio_error(StatusCode::BAD_REQUEST, 20001, &m);
+        }
     };
-    let page_size = get("PageSize").and_then(|v| v.parse::<usize>().ok()).unwrap_or(50).clamp(1, shared.max_page_size);
-    let page = get("Page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let page_size = get("PageSize")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, shared.max_page_size);
+    let page = get("Page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     let (to, from, status) = (get("To"), get("From"), get("Status"));
 
     let st = shared.lock();
@@ -241,23 +339,43 @@ async fn list(State(shared): S, Path(account): Path<String>, headers: HeaderMap,
             if on.is_none() && after.is_none() && before.is_none() {
                 return true;
             }
-            let Some(day) = c.started_at.map(|d| d.date_naive()) else { return false };
-            on.is_none_or(|d| day == d) && after.is_none_or(|d| day >= d) && before.is_none_or(|d| day <= d)
+            let Some(day) = c.started_at.map(|d| d.date_naive()) else {
+                return false;
+            };
+            on.is_none_or(|d| day == d)
+                && after.is_none_or(|d| day >= d)
+                && before.is_none_or(|d| day <= d)
         })
         .collect();
     matching.reverse();
     let start = page.saturating_mul(page_size);
-    let calls: Vec<Value> = matching.iter().skip(start).take(page_size).map(|c| call_json(c, &shared.account_sid)).collect();
+    let calls: Vec<Value> = matching
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(|c| call_json(c, &shared.account_sid))
+        .collect();
     let more = start.saturating_add(page_size) < matching.len();
 
     let base = format!("/2010-04-01/Accounts/{}/Calls.json", shared.account_sid);
     let uri_for = |p: usize| {
-        let mut qs: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "Page" && k != "PageSize").cloned().collect();
+        let mut qs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k != "Page" && k != "PageSize")
+            .cloned()
+            .collect();
         qs.push(("PageSize".into(), page_size.to_string()));
         qs.push(("Page".into(), p.to_string()));
-        format!("{base}?{}", serde_urlencoded::to_string(&qs).unwrap_or_default())
+        format!(
+            "{base}?{}",
+            serde_urlencoded::to_string(&qs).unwrap_or_default()
+        )
     };
-    let end = if calls.is_empty() { start } else { start + calls.len() - 1 };
+    let end = if calls.is_empty() {
+        start
+    } else {
+        start + calls.len() - 1
+    };
     Json(json!({
         "calls": calls,
         "page": page,
@@ -278,7 +396,11 @@ async fn put_script(State(shared): S, body: String) -> Response {
             shared.set_script(script);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": format!("bad script: {e}")}))).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("bad script: {e}")})),
+        )
+            .into_response(),
     }
 }
 
@@ -288,7 +410,8 @@ async fn get_script(State(shared): S) -> Response {
 
 async fn get_calls(State(shared): S, RawQuery(q): RawQuery) -> Response {
     let mut record = shared.record();
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     if let Some((_, to)) = query.iter().find(|(k, _)| k == "to") {
         record.calls.retain(|c| &c.to == to);
         record.rejected.retain(|r| &r.to == to);

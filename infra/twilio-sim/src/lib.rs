@@ -190,13 +190,21 @@ impl Shared {
         let st = self.lock();
         let calls = st.calls.clone();
         let in_flight_now = calls.iter().filter(|c| c.ended_at.is_none()).count();
-        Record { max_in_flight: max_in_flight(&calls), in_flight_now, calls, rejected: st.rejected.clone() }
+        Record {
+            max_in_flight: max_in_flight(&calls),
+            in_flight_now,
+            calls,
+            rejected: st.rejected.clone(),
+        }
     }
 
     fn reset(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
-        *st = State { script: self.initial_script.clone(), ..State::default() };
+        *st = State {
+            script: self.initial_script.clone(),
+            ..State::default()
+        };
     }
 
     fn set_script(&self, script: Script) {
@@ -271,7 +279,10 @@ impl Drop for SimHandle {
 
 /// Binds `127.0.0.1:<port>` and serves until the handle is shut down or dropped.
 pub async fn spawn(cfg: SimConfig) -> anyhow::Result<SimHandle> {
-    anyhow::ensure!(cfg.time_scale.is_finite() && cfg.time_scale >= 0.0, "time_scale must be a finite number >= 0");
+    anyhow::ensure!(
+        cfg.time_scale.is_finite() && cfg.time_scale >= 0.0,
+        "time_scale must be a finite number >= 0"
+    );
     anyhow::ensure!(!cfg.auth_token.is_empty(), "auth_token must not be empty");
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port)).await?;
     let addr = listener.local_addr()?;
@@ -287,7 +298,10 @@ pub async fn spawn(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         time_scale: cfg.time_scale,
         max_page_size: cfg.max_page_size.max(1),
         initial_script: cfg.script.clone(),
-        state: Mutex::new(State { script: cfg.script, ..State::default() }),
+        state: Mutex::new(State {
+            script: cfg.script,
+            ..State::default()
+        }),
         generation: AtomicU64::new(0),
         http,
     });
@@ -346,8 +360,19 @@ mod tests {
     fn max_in_flight_counts_overlaps_only() {
         assert_eq!(max_in_flight(&[]), 0);
         // Back to back: one ends as the next starts.
-        assert_eq!(max_in_flight(&[call(0, Some(10)), call(10, Some(20)), call(20, Some(30))]), 1);
-        assert_eq!(max_in_flight(&[call(0, Some(10)), call(5, Some(20)), call(6, Some(7)), call(15, None)]), 3);
+        assert_eq!(
+            max_in_flight(&[call(0, Some(10)), call(10, Some(20)), call(20, Some(30))]),
+            1
+        );
+        assert_eq!(
+            max_in_flight(&[
+                call(0, Some(10)),
+                call(5, Some(20)),
+                call(6, Some(7)),
+                call(15, None)
+            ]),
+            3
+        );
         assert_eq!(max_in_flight(&[call(0, None), call(100, None)]), 2);
     }
 }

@@ -3,7 +3,10 @@
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "twilio-sim", about = "A local stand-in for Twilio's call API with signed, scripted status callbacks")]
+#[command(
+    name = "twilio-sim",
+    about = "A local stand-in for Twilio's call API with signed, scripted status callbacks"
+)]
 struct Args {
     /// Port on 127.0.0.1 (0 picks one).
     #[arg(long, default_value_t = twilio_sim::DEFAULT_PORT)]
@@ -31,8 +34,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let script = match &args.script {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("script {}: {e}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("script {}: {e}", path.display()))?
         }
         None => twilio_sim::Script::default(),
     };
@@ -45,7 +50,10 @@ async fn main() -> anyhow::Result<()> {
         script,
     })
     .await?;
-    println!("twilio-sim listening on {} (TWILIO_API_BASE={})", sim.base_url, sim.base_url);
+    println!(
+        "twilio-sim listening on {} (TWILIO_API_BASE={})",
+        sim.base_url, sim.base_url
+    );
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())

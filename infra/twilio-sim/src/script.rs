@@ -120,10 +120,16 @@ impl Script {
 
 impl Behaviour {
     pub fn outcome(outcome: SimOutcome) -> Self {
-        Self { outcome, ..Self::default() }
+        Self {
+            outcome,
+            ..Self::default()
+        }
     }
     pub fn completed(duration: u32) -> Self {
-        Self { duration: Some(duration), ..Self::default() }
+        Self {
+            duration: Some(duration),
+            ..Self::default()
+        }
     }
     pub fn callbacks(mut self, mode: CallbackMode) -> Self {
         self.callbacks = mode;
@@ -146,14 +152,26 @@ mod tests {
         }"#;
         let s: Script = serde_json::from_str(json).expect("parses");
         assert_eq!(s.default.for_attempt(0).duration, Some(30));
-        assert_eq!(s.plan("+12025550100").for_attempt(0).outcome, SimOutcome::Busy);
+        assert_eq!(
+            s.plan("+12025550100").for_attempt(0).outcome,
+            SimOutcome::Busy
+        );
         let seq = s.plan("+12025550101");
         assert_eq!(seq.for_attempt(0).outcome, SimOutcome::NoAnswer);
         assert_eq!(seq.for_attempt(1).callbacks, CallbackMode::Twice);
-        assert_eq!(seq.for_attempt(7).outcome, SimOutcome::Completed, "last repeats");
+        assert_eq!(
+            seq.for_attempt(7).outcome,
+            SimOutcome::Completed,
+            "last repeats"
+        );
         assert_eq!(s.plan("+12025550102").for_attempt(0).reject_429, 2);
-        assert_eq!(s.plan("+19999999999").for_attempt(0).duration, Some(30), "default");
-        let back: Script = serde_json::from_str(&serde_json::to_string(&s).expect("ser")).expect("round trip");
+        assert_eq!(
+            s.plan("+19999999999").for_attempt(0).duration,
+            Some(30),
+            "default"
+        );
+        let back: Script =
+            serde_json::from_str(&serde_json::to_string(&s).expect("ser")).expect("round trip");
         assert_eq!(back, s);
     }
 

@@ -25,7 +25,11 @@ pub(crate) fn steps(b: &Behaviour, timeout: u32) -> Vec<Step> {
     let s = |after: f64, status| Step { after, status };
     match b.outcome {
         SimOutcome::Completed | SimOutcome::Machine => {
-            let talk = b.duration.unwrap_or(if b.outcome == SimOutcome::Machine { 10 } else { 30 });
+            let talk = b.duration.unwrap_or(if b.outcome == SimOutcome::Machine {
+                10
+            } else {
+                30
+            });
             vec![
                 s(0.2, CallStatus::Initiated),
                 s(1.0, CallStatus::Ringing),
@@ -34,7 +38,11 @@ pub(crate) fn steps(b: &Behaviour, timeout: u32) -> Vec<Step> {
             ]
         }
         SimOutcome::Busy => {
-            vec![s(0.2, CallStatus::Initiated), s(1.0, CallStatus::Ringing), s(b.ring.unwrap_or(2.0), CallStatus::Busy)]
+            vec![
+                s(0.2, CallStatus::Initiated),
+                s(1.0, CallStatus::Ringing),
+                s(b.ring.unwrap_or(2.0), CallStatus::Busy),
+            ]
         }
         SimOutcome::NoAnswer => vec![
             s(0.2, CallStatus::Initiated),
@@ -68,13 +76,20 @@ pub(crate) struct Plan {
     pub behaviour: Behaviour,
 }
 
+/// A callback held back: sequence number, form, status.
+type Held = (u32, Vec<(String, String)>, String);
+
 /// Runs the call to its end. Stops early when the simulator is reset or shut down.
 pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, generation: u64) {
     let mut seq: u32 = 0;
-    let mut held: Vec<(u32, Vec<(String, String)>, String)> = Vec::new();
+    let mut held: Vec<Held> = Vec::new();
     let answered_by = plan.machine_detection.then(|| {
         plan.behaviour.answered_by.clone().unwrap_or_else(|| {
-            if plan.behaviour.outcome == SimOutcome::Machine { "machine_start".into() } else { "human".into() }
+            if plan.behaviour.outcome == SimOutcome::Machine {
+                "machine_start".into()
+            } else {
+                "human".into()
+            }
         })
     });
     for step in steps(&plan.behaviour, plan.timeout) {
@@ -86,7 +101,9 @@ pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, generation: u64) {
         let terminal = step.status.is_terminal();
         {
             let mut st = shared.lock();
-            let Some(rec) = st.call_mut(&plan.sid) else { return };
+            let Some(rec) = st.call_mut(&plan.sid) else {
+                return;
+            };
             rec.status = step.status.as_str().to_string();
             match step.status {
                 CallStatus::Initiated => rec.started_at = Some(now),
@@ -98,35 +115,90 @@ pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, generation: u64) {
             }
             if terminal {
                 rec.ended_at = Some(now);
-                rec.duration = Some(if step.status == CallStatus::Completed { step.after.round() as u32 } else { 0 });
+                rec.duration = Some(if step.status == CallStatus::Completed {
+                    step.after.round() as u32
+                } else {
+                    0
+                });
             }
         }
 
-        let Some(url) = plan.status_callback.clone() else { continue };
-        let wanted = terminal || event_name(step.status).is_some_and(|e| plan.events.iter().any(|x| x == e));
+        let Some(url) = plan.status_callback.clone() else {
+            continue;
+        };
+        let wanted =
+            terminal || event_name(step.status).is_some_and(|e| plan.events.iter().any(|x| x == e));
         if !wanted {
             continue;
         }
         let this_seq = seq;
         seq += 1;
-        let params = callback_params(&shared, &plan, step.status, this_seq, answered_by.as_deref(), step.after, now);
+        let params = callback_params(
+            &shared,
+            &plan,
+            step.status,
+            this_seq,
+            answered_by.as_deref(),
+            step.after,
+            now,
+        );
         match plan.behaviour.callbacks {
             CallbackMode::None => {}
             CallbackMode::LoseTerminal if terminal => {
                 tracing::info!(call_sid = %plan.sid, status = step.status.as_str(), "scripted: terminal callback lost");
             }
             CallbackMode::Normal | CallbackMode::LoseTerminal => {
-                deliver(&shared, &plan.sid, &url, this_seq, &params, step.status.as_str(), false, generation).await;
+                deliver(
+                    &shared,
+                    &plan.sid,
+                    &url,
+                    this_seq,
+                    &params,
+                    step.status.as_str(),
+                    false,
+                    generation,
+                )
+                .await;
             }
             CallbackMode::Twice => {
-                deliver(&shared, &plan.sid, &url, this_seq, &params, step.status.as_str(), false, generation).await;
-                deliver(&shared, &plan.sid, &url, this_seq, &params, step.status.as_str(), true, generation).await;
+                deliver(
+                    &shared,
+                    &plan.sid,
+                    &url,
+                    this_seq,
+                    &params,
+                    step.status.as_str(),
+                    false,
+                    generation,
+                )
+                .await;
+                deliver(
+                    &shared,
+                    &plan.sid,
+                    &url,
+                    this_seq,
+                    &params,
+                    step.status.as_str(),
+                    true,
+                    generation,
+                )
+                .await;
             }
             CallbackMode::OutOfOrder => {
                 if matches!(step.status, CallStatus::Ringing | CallStatus::InProgress) {
                     held.push((this_seq, params, step.status.as_str().to_string()));
                 } else {
-                    deliver(&shared, &plan.sid, &url, this_seq, &params, step.status.as_str(), false, generation).await;
+                    deliver(
+                        &shared,
+                        &plan.sid,
+                        &url,
+                        this_seq,
+                        &params,
+                        step.status.as_str(),
+                        false,
+                        generation,
+                    )
+                    .await;
                     if terminal {
                         for (s, p, st) in held.drain(..) {
                             deliver(&shared, &plan.sid, &url, s, &p, &st, false, generation).await;
@@ -193,10 +265,20 @@ async fn deliver(
             return;
         }
         let sent_at = Utc::now();
-        let result = shared.http.post(url).header(signature::HEADER, &sig).form(params).send().await;
+        let result = shared
+            .http
+            .post(url)
+            .header(signature::HEADER, &sig)
+            .form(params)
+            .send()
+            .await;
         let (delivered, http_status, error) = match result {
             Ok(r) if r.status().is_success() => (true, Some(r.status().as_u16()), None),
-            Ok(r) => (false, Some(r.status().as_u16()), Some(format!("HTTP {}", r.status()))),
+            Ok(r) => (
+                false,
+                Some(r.status().as_u16()),
+                Some(format!("HTTP {}", r.status())),
+            ),
             Err(e) => (false, None, Some(e.to_string())),
         };
         {
@@ -217,13 +299,21 @@ async fn deliver(
         if delivered {
             return;
         }
-        let to = params.iter().find(|(k, _)| k == "To").map(|(_, v)| mask_phone(v)).unwrap_or_default();
+        let to = params
+            .iter()
+            .find(|(k, _)| k == "To")
+            .map(|(_, v)| mask_phone(v))
+            .unwrap_or_default();
         tracing::warn!(call_sid = sid, to = %to, status, attempt, error = ?error, "status callback failed");
         if attempt == 1 {
             tokio::time::sleep(shared.scaled(1.0).max(std::time::Duration::from_millis(1))).await;
         }
     }
-    tracing::warn!(call_sid = sid, status, "status callback dropped after one retry");
+    tracing::warn!(
+        call_sid = sid,
+        status,
+        "status callback dropped after one retry"
+    );
 }
 
 #[cfg(test)]
@@ -232,14 +322,37 @@ mod tests {
 
     #[test]
     fn steps_follow_twilios_order() {
-        let names = |b: &Behaviour| steps(b, 45).iter().map(|s| s.status.as_str()).collect::<Vec<_>>();
-        assert_eq!(names(&Behaviour::completed(30)), ["initiated", "ringing", "in-progress", "completed"]);
-        assert_eq!(names(&Behaviour::outcome(SimOutcome::Busy)), ["initiated", "ringing", "busy"]);
-        assert_eq!(names(&Behaviour::outcome(SimOutcome::NoAnswer)), ["initiated", "ringing", "no-answer"]);
-        assert_eq!(names(&Behaviour::outcome(SimOutcome::Failed)), ["initiated", "failed"]);
-        assert_eq!(names(&Behaviour::outcome(SimOutcome::Machine)), ["initiated", "ringing", "in-progress", "completed"]);
+        let names = |b: &Behaviour| {
+            steps(b, 45)
+                .iter()
+                .map(|s| s.status.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&Behaviour::completed(30)),
+            ["initiated", "ringing", "in-progress", "completed"]
+        );
+        assert_eq!(
+            names(&Behaviour::outcome(SimOutcome::Busy)),
+            ["initiated", "ringing", "busy"]
+        );
+        assert_eq!(
+            names(&Behaviour::outcome(SimOutcome::NoAnswer)),
+            ["initiated", "ringing", "no-answer"]
+        );
+        assert_eq!(
+            names(&Behaviour::outcome(SimOutcome::Failed)),
+            ["initiated", "failed"]
+        );
+        assert_eq!(
+            names(&Behaviour::outcome(SimOutcome::Machine)),
+            ["initiated", "ringing", "in-progress", "completed"]
+        );
         // No-answer rings for the request's Timeout; a completed call talks for its duration.
-        assert_eq!(steps(&Behaviour::outcome(SimOutcome::NoAnswer), 45)[2].after, 45.0);
+        assert_eq!(
+            steps(&Behaviour::outcome(SimOutcome::NoAnswer), 45)[2].after,
+            45.0
+        );
         assert_eq!(steps(&Behaviour::completed(600), 45)[3].after, 600.0);
     }
 }

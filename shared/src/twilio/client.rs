@@ -33,7 +33,9 @@ pub struct TwilioClient {
 
 impl fmt::Debug for TwilioClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TwilioClient").field("api_base", &self.api_base).finish_non_exhaustive()
+        f.debug_struct("TwilioClient")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,13 +49,20 @@ impl TwilioClient {
             .build()
             .map_err(|e| TelephonyError::Transport(format!("building the http client: {e}")))?;
         let credentials = CredentialStore::new(config.credentials, http.clone());
-        Ok(Self { http, api_base: config.api_base, credentials })
+        Ok(Self {
+            http,
+            api_base: config.api_base,
+            credentials,
+        })
     }
 
     /// `TwilioConfig::from_env()` then `new`.
     pub fn from_env() -> Result<Self, crate::config::ConfigError> {
         let cfg = TwilioConfig::from_env()?;
-        Self::new(cfg).map_err(|e| crate::config::ConfigError::Invalid { name: "TWILIO_API_BASE", reason: e.to_string() })
+        Self::new(cfg).map_err(|e| crate::config::ConfigError::Invalid {
+            name: "TWILIO_API_BASE",
+            reason: e.to_string(),
+        })
     }
 
     /// The credential store this client uses; the webhook checks signatures with the same
@@ -69,8 +78,14 @@ impl TwilioClient {
     async fn creds(&self) -> Result<&Credentials, TelephonyError> {
         self.credentials.get().await.map_err(|e| match e {
             // The secret could not be read right now: like a 5xx, try later.
-            CredentialError::Unavailable(m) => TelephonyError::Retryable { status: 0, message: m },
-            CredentialError::Malformed(m) => TelephonyError::Unauthorized { status: 0, message: m },
+            CredentialError::Unavailable(m) => TelephonyError::Retryable {
+                status: 0,
+                message: m,
+            },
+            CredentialError::Malformed(m) => TelephonyError::Unauthorized {
+                status: 0,
+                message: m,
+            },
         })
     }
 
@@ -80,7 +95,11 @@ impl TwilioClient {
 
     pub async fn create(&self, req: &CreateCall) -> Result<CallInfo, TelephonyError> {
         let creds = self.creds().await?;
-        let from = if req.from.trim().is_empty() { creds.from_number.as_str() } else { req.from.as_str() };
+        let from = if req.from.trim().is_empty() {
+            creds.from_number.as_str()
+        } else {
+            req.from.as_str()
+        };
         let timeout = req.timeout_seconds.to_string();
         let mut form: Vec<(&str, &str)> = vec![
             ("To", req.to.as_str()),
@@ -106,13 +125,17 @@ impl TwilioClient {
             .await;
         let resp = sent.map_err(|e| transport("create", &e))?;
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| transport("create (reading the answer)", &e))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| transport("create (reading the answer)", &e))?;
         if !(200..300).contains(&status) {
             let err = classify(status, &body);
             tracing::warn!(to = %mask_phone(&req.to), status, error = %err, "twilio refused the call");
             return Err(err);
         }
-        let call: ApiCall = serde_json::from_str(&body).map_err(|e| TelephonyError::Protocol(format!("create answer: {e}")))?;
+        let call: ApiCall = serde_json::from_str(&body)
+            .map_err(|e| TelephonyError::Protocol(format!("create answer: {e}")))?;
         let info = call.into_info()?;
         tracing::info!(call_sid = %info.sid, to = %mask_phone(&req.to), status = info.status.as_str(), "twilio call created");
         Ok(info)
@@ -124,7 +147,10 @@ impl TwilioClient {
         if call_sid.is_empty() || !call_sid.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Ok(None);
         }
-        let url = format!("{}/{API_VERSION}/Accounts/{}/Calls/{call_sid}.json", self.api_base, creds.account_sid);
+        let url = format!(
+            "{}/{API_VERSION}/Accounts/{}/Calls/{call_sid}.json",
+            self.api_base, creds.account_sid
+        );
         let resp = self
             .http
             .get(url)
@@ -133,29 +159,37 @@ impl TwilioClient {
             .await
             .map_err(|e| transport("fetch", &e))?;
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|e| transport("fetch (reading the answer)", &e))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| transport("fetch (reading the answer)", &e))?;
         if status == 404 {
             return Ok(None);
         }
         if !(200..300).contains(&status) {
             return Err(classify(status, &body));
         }
-        let call: ApiCall = serde_json::from_str(&body).map_err(|e| TelephonyError::Protocol(format!("fetch answer: {e}")))?;
+        let call: ApiCall = serde_json::from_str(&body)
+            .map_err(|e| TelephonyError::Protocol(format!("fetch answer: {e}")))?;
         call.into_info().map(Some)
     }
 
     /// Calls to `to` whose `date_created` is at or after `since` (second precision, as
     /// Twilio's dates are), newest first. Asks Twilio for `StartTime>=` the UTC date of
     /// `since` and filters precisely here; follows `next_page_uri`.
-    pub async fn list_to(&self, to: &str, since: DateTime<Utc>) -> Result<Vec<CallInfo>, TelephonyError> {
+    pub async fn list_to(
+        &self,
+        to: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallInfo>, TelephonyError> {
         let creds = self.creds().await?;
         let since = since.trunc_subsecs(0);
         let day = since.date_naive().format("%Y-%m-%d").to_string();
-        let mut next = Some(
-            self.http
-                .get(self.calls_url(&creds.account_sid))
-                .query(&[("To", to), ("StartTime>", day.as_str()), ("PageSize", PAGE_SIZE)]),
-        );
+        let mut next = Some(self.http.get(self.calls_url(&creds.account_sid)).query(&[
+            ("To", to),
+            ("StartTime>", day.as_str()),
+            ("PageSize", PAGE_SIZE),
+        ]));
         let mut out = Vec::new();
         let mut pages = 0;
         while let Some(builder) = next.take() {
@@ -166,11 +200,15 @@ impl TwilioClient {
                 .await
                 .map_err(|e| transport("list", &e))?;
             let status = resp.status().as_u16();
-            let body = resp.text().await.map_err(|e| transport("list (reading the answer)", &e))?;
+            let body = resp
+                .text()
+                .await
+                .map_err(|e| transport("list (reading the answer)", &e))?;
             if !(200..300).contains(&status) {
                 return Err(classify(status, &body));
             }
-            let page: ApiPage = serde_json::from_str(&body).map_err(|e| TelephonyError::Protocol(format!("list answer: {e}")))?;
+            let page: ApiPage = serde_json::from_str(&body)
+                .map_err(|e| TelephonyError::Protocol(format!("list answer: {e}")))?;
             for call in page.calls {
                 let info = call.into_info()?;
                 if info.to == to && info.date_created.is_none_or(|d| d >= since) {
@@ -184,27 +222,39 @@ impl TwilioClient {
                 }
                 // next_page_uri is a path on the same host; never follow it elsewhere.
                 if !uri.starts_with('/') {
-                    return Err(TelephonyError::Protocol("next_page_uri is not a path".into()));
+                    return Err(TelephonyError::Protocol(
+                        "next_page_uri is not a path".into(),
+                    ));
                 }
                 next = Some(self.http.get(format!("{}{uri}", self.api_base)));
             }
         }
-        out.sort_by(|a, b| b.date_created.cmp(&a.date_created));
+        out.sort_by_key(|c| std::cmp::Reverse(c.date_created));
         tracing::debug!(to = %mask_phone(to), found = out.len(), "twilio calls listed");
         Ok(out)
     }
 }
 
 impl Telephony for TwilioClient {
-    fn create_call<'a>(&'a self, req: &'a CreateCall) -> BoxFuture<'a, Result<CallInfo, TelephonyError>> {
+    fn create_call<'a>(
+        &'a self,
+        req: &'a CreateCall,
+    ) -> BoxFuture<'a, Result<CallInfo, TelephonyError>> {
         Box::pin(self.create(req))
     }
 
-    fn fetch_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+    fn fetch_call<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
         Box::pin(self.fetch(sid))
     }
 
-    fn calls_to<'a>(&'a self, to: &'a str, since: DateTime<Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
+    fn calls_to<'a>(
+        &'a self,
+        to: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
         Box::pin(self.list_to(to, since))
     }
 }
@@ -232,14 +282,20 @@ struct ApiError {
 /// Maps a non-2xx answer to the error the dialer acts on.
 pub fn classify(status: u16, body: &str) -> TelephonyError {
     let parsed: ApiError = serde_json::from_str(body).unwrap_or_default();
-    let message = parsed
-        .message
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()));
+    let message = parsed.message.filter(|m| !m.is_empty()).unwrap_or_else(|| {
+        format!(
+            "HTTP {status}: {}",
+            body.chars().take(200).collect::<String>()
+        )
+    });
     match status {
         429 | 500..=599 => TelephonyError::Retryable { status, message },
         401 | 403 => TelephonyError::Unauthorized { status, message },
-        400..=499 => TelephonyError::Rejected { status, code: parsed.code, message },
+        400..=499 => TelephonyError::Rejected {
+            status,
+            code: parsed.code,
+            message,
+        },
         _ => TelephonyError::Protocol(format!("unexpected HTTP {status}: {message}")),
     }
 }
@@ -271,8 +327,9 @@ struct ApiPage {
 
 impl ApiCall {
     fn into_info(self) -> Result<CallInfo, TelephonyError> {
-        let status = CallStatus::parse(&self.status)
-            .ok_or_else(|| TelephonyError::Protocol(format!("unknown call status {:?}", self.status)))?;
+        let status = CallStatus::parse(&self.status).ok_or_else(|| {
+            TelephonyError::Protocol(format!("unknown call status {:?}", self.status))
+        })?;
         Ok(CallInfo {
             sid: self.sid,
             to: self.to.unwrap_or_default(),
@@ -317,14 +374,33 @@ mod tests {
     fn classifies_like_the_dialer_needs() {
         let body = r#"{"code": 21211, "message": "The 'To' number +1 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}"#;
         match classify(400, body) {
-            TelephonyError::Rejected { status: 400, code: Some(21211), message } => assert!(message.contains("not a valid")),
+            TelephonyError::Rejected {
+                status: 400,
+                code: Some(21211),
+                message,
+            } => assert!(message.contains("not a valid")),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(classify(429, "{}"), TelephonyError::Retryable { status: 429, .. }));
-        assert!(matches!(classify(503, "<html>down</html>"), TelephonyError::Retryable { status: 503, .. }));
-        assert!(matches!(classify(401, r#"{"code":20003,"message":"Authenticate"}"#), TelephonyError::Unauthorized { status: 401, .. }));
-        assert!(matches!(classify(403, ""), TelephonyError::Unauthorized { status: 403, .. }));
-        assert!(matches!(classify(404, "not json"), TelephonyError::Rejected { code: None, .. }));
+        assert!(matches!(
+            classify(429, "{}"),
+            TelephonyError::Retryable { status: 429, .. }
+        ));
+        assert!(matches!(
+            classify(503, "<html>down</html>"),
+            TelephonyError::Retryable { status: 503, .. }
+        ));
+        assert!(matches!(
+            classify(401, r#"{"code":20003,"message":"Authenticate"}"#),
+            TelephonyError::Unauthorized { status: 401, .. }
+        ));
+        assert!(matches!(
+            classify(403, ""),
+            TelephonyError::Unauthorized { status: 403, .. }
+        ));
+        assert!(matches!(
+            classify(404, "not json"),
+            TelephonyError::Rejected { code: None, .. }
+        ));
         assert!(matches!(classify(302, ""), TelephonyError::Protocol(_)));
     }
 
@@ -333,23 +409,43 @@ mod tests {
         let json = r#"{"sid":"CAe1644a7eed5088b159577c5802d8be38","account_sid":"AC1","to":"+14155551212","from":"+15017122661",
             "status":"completed","duration":"15","answered_by":"machine_start","start_time":"Tue, 31 Aug 2010 20:36:28 +0000",
             "end_time":"Tue, 31 Aug 2010 20:36:44 +0000","date_created":"Tue, 31 Aug 2010 20:36:28 +0000","price":"-0.03000"}"#;
-        let info = serde_json::from_str::<ApiCall>(json).expect("json").into_info().expect("info");
+        let info = serde_json::from_str::<ApiCall>(json)
+            .expect("json")
+            .into_info()
+            .expect("info");
         assert_eq!(info.status, CallStatus::Completed);
         assert_eq!(info.duration_seconds, Some(15));
         assert_eq!(info.answered_by.as_deref(), Some("machine_start"));
-        assert_eq!(info.date_created, Utc.with_ymd_and_hms(2010, 8, 31, 20, 36, 28).single());
+        assert_eq!(
+            info.date_created,
+            Utc.with_ymd_and_hms(2010, 8, 31, 20, 36, 28).single()
+        );
 
         let live = r#"{"sid":"CA1","to":"+1","status":"in-progress","duration":null,"answered_by":null,"start_time":null,"date_created":null}"#;
-        let info = serde_json::from_str::<ApiCall>(live).expect("json").into_info().expect("info");
-        assert_eq!((info.status, info.duration_seconds, info.start_time), (CallStatus::InProgress, None, None));
+        let info = serde_json::from_str::<ApiCall>(live)
+            .expect("json")
+            .into_info()
+            .expect("info");
+        assert_eq!(
+            (info.status, info.duration_seconds, info.start_time),
+            (CallStatus::InProgress, None, None)
+        );
 
         let bad = r#"{"sid":"CA1","status":"answered"}"#;
-        assert!(serde_json::from_str::<ApiCall>(bad).expect("json").into_info().is_err());
+        assert!(
+            serde_json::from_str::<ApiCall>(bad)
+                .expect("json")
+                .into_info()
+                .is_err()
+        );
     }
 
     #[test]
     fn dates_round_trip() {
-        let d = Utc.with_ymd_and_hms(2026, 3, 8, 7, 5, 9).single().expect("date");
+        let d = Utc
+            .with_ymd_and_hms(2026, 3, 8, 7, 5, 9)
+            .single()
+            .expect("date");
         assert_eq!(format_date(d), "Sun, 08 Mar 2026 07:05:09 +0000");
         assert_eq!(parse_date(&format_date(d)), Some(d));
         assert_eq!(parse_date("garbage"), None);

@@ -33,7 +33,10 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("account_sid", &self.account_sid)
             .field("auth_token", &"<redacted>")
-            .field("from_number", &crate::domain::masking::mask_phone(&self.from_number))
+            .field(
+                "from_number",
+                &crate::domain::masking::mask_phone(&self.from_number),
+            )
             .finish()
     }
 }
@@ -59,9 +62,15 @@ impl fmt::Debug for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Static(c) => f.debug_tuple("Static").field(c).finish(),
-            Self::SecretsExtension { secret_id, endpoint, .. } => {
-                f.debug_struct("SecretsExtension").field("secret_id", secret_id).field("endpoint", endpoint).finish()
-            }
+            Self::SecretsExtension {
+                secret_id,
+                endpoint,
+                ..
+            } => f
+                .debug_struct("SecretsExtension")
+                .field("secret_id", secret_id)
+                .field("endpoint", endpoint)
+                .finish(),
         }
     }
 }
@@ -91,14 +100,22 @@ impl TwilioConfig {
     /// lazily from Secrets Manager through the Lambda extension) or `TWILIO_AUTH_TOKEN`.
     /// `TWILIO_TIMEOUT_MS` (default 10000) bounds every request. Does no I/O.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let api_base = trim_base(config::optional("TWILIO_API_BASE").unwrap_or_else(|| DEFAULT_API_BASE.to_string()));
+        let api_base = trim_base(
+            config::optional("TWILIO_API_BASE").unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
+        );
         if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
-            return Err(ConfigError::Invalid { name: "TWILIO_API_BASE", reason: "must be an http(s) URL".into() });
+            return Err(ConfigError::Invalid {
+                name: "TWILIO_API_BASE",
+                reason: "must be an http(s) URL".into(),
+            });
         }
         let timeout = Duration::from_millis(config::parsed_or("TWILIO_TIMEOUT_MS", 10_000u64)?);
         let credentials = match config::optional("TWILIO_SECRET_ARN") {
             Some(secret_id) => {
-                let port: u16 = config::parsed_or("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", DEFAULT_EXTENSION_PORT)?;
+                let port: u16 = config::parsed_or(
+                    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+                    DEFAULT_EXTENSION_PORT,
+                )?;
                 CredentialSource::SecretsExtension {
                     secret_id,
                     endpoint: format!("http://localhost:{port}"),
@@ -112,7 +129,11 @@ impl TwilioConfig {
                 from_number: config::required("TWILIO_FROM_NUMBER")?,
             }),
         };
-        Ok(Self { api_base, credentials, timeout })
+        Ok(Self {
+            api_base,
+            credentials,
+            timeout,
+        })
     }
 }
 
@@ -149,13 +170,18 @@ impl CredentialStore {
             CredentialSource::Static(c) => OnceCell::new_with(Some(c.clone())),
             CredentialSource::SecretsExtension { .. } => OnceCell::new(),
         };
-        Self { inner: Arc::new(StoreInner { source, cell, http }) }
+        Self {
+            inner: Arc::new(StoreInner { source, cell, http }),
+        }
     }
 
     /// The credentials; the first call on AWS fetches the secret. A failure is not cached:
     /// the next call tries again.
     pub async fn get(&self) -> Result<&Credentials, CredentialError> {
-        self.inner.cell.get_or_try_init(|| fetch(&self.inner.source, &self.inner.http)).await
+        self.inner
+            .cell
+            .get_or_try_init(|| fetch(&self.inner.source, &self.inner.http))
+            .await
     }
 
     /// The auth token, for the webhook's signature check.
@@ -177,15 +203,27 @@ struct SecretJson {
     from_number: Option<String>,
 }
 
-async fn fetch(source: &CredentialSource, http: &reqwest::Client) -> Result<Credentials, CredentialError> {
-    let CredentialSource::SecretsExtension { secret_id, endpoint, account_sid, from_number } = source else {
+async fn fetch(
+    source: &CredentialSource,
+    http: &reqwest::Client,
+) -> Result<Credentials, CredentialError> {
+    let CredentialSource::SecretsExtension {
+        secret_id,
+        endpoint,
+        account_sid,
+        from_number,
+    } = source
+    else {
         // Static sources are set at construction; reaching here means a bug, reported, not panicked.
-        return Err(CredentialError::Unavailable("static credentials were not initialised".into()));
+        return Err(CredentialError::Unavailable(
+            "static credentials were not initialised".into(),
+        ));
     };
     // The extension needs the function's session token, and may answer "not ready" for a
     // moment after a cold start, so a few short retries.
-    let token = config::optional("AWS_SESSION_TOKEN")
-        .ok_or_else(|| CredentialError::Unavailable("AWS_SESSION_TOKEN is not set (not on Lambda?)".into()))?;
+    let token = config::optional("AWS_SESSION_TOKEN").ok_or_else(|| {
+        CredentialError::Unavailable("AWS_SESSION_TOKEN is not set (not on Lambda?)".into())
+    })?;
     let url = format!("{endpoint}/secretsmanager/get");
     let mut last = String::new();
     for attempt in 0..4u32 {
@@ -207,10 +245,16 @@ async fn fetch(source: &CredentialSource, http: &reqwest::Client) -> Result<Cred
             }
         };
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| CredentialError::Unavailable(e.to_string()))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| CredentialError::Unavailable(e.to_string()))?;
         if !status.is_success() {
             // The body may describe the error; it never holds the secret on a failure.
-            last = format!("extension answered {status}: {}", body.chars().take(200).collect::<String>());
+            last = format!(
+                "extension answered {status}: {}",
+                body.chars().take(200).collect::<String>()
+            );
             if status.is_client_error() && status.as_u16() != 400 {
                 break;
             }
@@ -223,12 +267,21 @@ async fn fetch(source: &CredentialSource, http: &reqwest::Client) -> Result<Cred
 
 /// The extension answers with GetSecretValue's shape; the secret itself is the JSON in
 /// `SecretString`. Never echoes the body in an error (it holds the token).
-fn parse_secret(body: &str, account_sid: Option<&str>, from_number: Option<&str>) -> Result<Credentials, CredentialError> {
-    let envelope: ExtensionResponse =
-        serde_json::from_str(body).map_err(|e| CredentialError::Malformed(format!("extension response is not JSON ({e})")))?;
-    let secret = envelope.secret_string.ok_or_else(|| CredentialError::Malformed("no SecretString".into()))?;
-    let json: SecretJson = serde_json::from_str(&secret)
-        .map_err(|_| CredentialError::Malformed("SecretString is not JSON with account_sid, auth_token, from_number".into()))?;
+fn parse_secret(
+    body: &str,
+    account_sid: Option<&str>,
+    from_number: Option<&str>,
+) -> Result<Credentials, CredentialError> {
+    let envelope: ExtensionResponse = serde_json::from_str(body)
+        .map_err(|e| CredentialError::Malformed(format!("extension response is not JSON ({e})")))?;
+    let secret = envelope
+        .secret_string
+        .ok_or_else(|| CredentialError::Malformed("no SecretString".into()))?;
+    let json: SecretJson = serde_json::from_str(&secret).map_err(|_| {
+        CredentialError::Malformed(
+            "SecretString is not JSON with account_sid, auth_token, from_number".into(),
+        )
+    })?;
     let pick = |env: Option<&str>, secret: Option<String>, name: &str| {
         env.map(str::to_string)
             .or(secret)
@@ -248,7 +301,11 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        let c = Credentials { account_sid: "AC1".into(), auth_token: "s3cr3t-token".into(), from_number: "+12025550123".into() };
+        let c = Credentials {
+            account_sid: "AC1".into(),
+            auth_token: "s3cr3t-token".into(),
+            from_number: "+12025550123".into(),
+        };
         let shown = format!("{c:?} {:?}", CredentialSource::Static(c.clone()));
         assert!(!shown.contains("s3cr3t"));
         assert!(!shown.contains("5550123"));
@@ -258,9 +315,19 @@ mod tests {
     fn secret_envelope_is_parsed_and_env_wins() {
         let body = r#"{"ARN":"arn:x","Name":"twilio","SecretString":"{\"account_sid\":\"ACsecret\",\"auth_token\":\"tok\",\"from_number\":\"+12025550100\"}","VersionId":"v1"}"#;
         let c = parse_secret(body, None, None).expect("parses");
-        assert_eq!((c.account_sid.as_str(), c.auth_token.as_str(), c.from_number.as_str()), ("ACsecret", "tok", "+12025550100"));
+        assert_eq!(
+            (
+                c.account_sid.as_str(),
+                c.auth_token.as_str(),
+                c.from_number.as_str()
+            ),
+            ("ACsecret", "tok", "+12025550100")
+        );
         let c = parse_secret(body, Some("ACenv"), Some("+12025550199")).expect("parses");
-        assert_eq!((c.account_sid.as_str(), c.from_number.as_str()), ("ACenv", "+12025550199"));
+        assert_eq!(
+            (c.account_sid.as_str(), c.from_number.as_str()),
+            ("ACenv", "+12025550199")
+        );
     }
 
     #[test]
@@ -268,14 +335,20 @@ mod tests {
         let body = r#"{"SecretString":"{\"account_sid\":\"AC\",\"from_number\":\"+1\"}"}"#;
         let e = parse_secret(body, None, None).expect_err("no token");
         assert!(e.to_string().contains("auth_token is missing"));
-        let e = parse_secret(r#"{"SecretString":"plain-token-value"}"#, None, None).expect_err("not json");
+        let e = parse_secret(r#"{"SecretString":"plain-token-value"}"#, None, None)
+            .expect_err("not json");
         assert!(!e.to_string().contains("plain-token-value"));
     }
 
     #[tokio::test]
     async fn static_store_needs_no_io() {
-        let c = Credentials { account_sid: "AC1".into(), auth_token: "t".into(), from_number: "+1".into() };
-        let store = CredentialStore::new(CredentialSource::Static(c.clone()), reqwest::Client::new());
+        let c = Credentials {
+            account_sid: "AC1".into(),
+            auth_token: "t".into(),
+            from_number: "+1".into(),
+        };
+        let store =
+            CredentialStore::new(CredentialSource::Static(c.clone()), reqwest::Client::new());
         assert_eq!(store.get().await.expect("static"), &c);
         assert_eq!(store.auth_token().await.expect("static"), "t");
     }

@@ -42,7 +42,12 @@ pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String 
 ///
 /// `None` or an empty header is never valid, nor is an empty auth token (it would let anyone
 /// who guesses the configuration forge requests). The comparison is constant-time.
-pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], signature_header: Option<&str>) -> bool {
+pub fn verify(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+    signature_header: Option<&str>,
+) -> bool {
     let Some(given) = signature_header.map(str::trim).filter(|s| !s.is_empty()) else {
         return false;
     };
@@ -60,7 +65,10 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     // The worked example on Twilio's "Webhooks security" page
@@ -95,46 +103,121 @@ mod tests {
     fn tampering_is_detected() {
         let mut changed = doc_params();
         changed[2].1 = "9999".into();
-        assert!(!verify(DOC_TOKEN, DOC_URL, &changed, Some(DOC_SIG)), "changed value");
+        assert!(
+            !verify(DOC_TOKEN, DOC_URL, &changed, Some(DOC_SIG)),
+            "changed value"
+        );
 
         let mut added = doc_params();
         added.push(("CallStatus".into(), "completed".into()));
-        assert!(!verify(DOC_TOKEN, DOC_URL, &added, Some(DOC_SIG)), "added param");
+        assert!(
+            !verify(DOC_TOKEN, DOC_URL, &added, Some(DOC_SIG)),
+            "added param"
+        );
 
         let mut removed = doc_params();
         removed.pop();
-        assert!(!verify(DOC_TOKEN, DOC_URL, &removed, Some(DOC_SIG)), "removed param");
+        assert!(
+            !verify(DOC_TOKEN, DOC_URL, &removed, Some(DOC_SIG)),
+            "removed param"
+        );
 
         let mut renamed = doc_params();
         renamed[2] = ("Digitz".into(), "1234".into());
-        assert!(!verify(DOC_TOKEN, DOC_URL, &renamed, Some(DOC_SIG)), "renamed param");
+        assert!(
+            !verify(DOC_TOKEN, DOC_URL, &renamed, Some(DOC_SIG)),
+            "renamed param"
+        );
         // Twilio's scheme has no delimiters, so moving a character across the name/value
         // boundary is not detected. Documented here so nobody relies on it: handlers must read
         // parameters by exact name and reject what they do not expect.
         let mut shifted = doc_params();
         shifted[2] = ("Digit".into(), "s1234".into());
-        assert!(verify(DOC_TOKEN, DOC_URL, &shifted, Some(DOC_SIG)), "known property of the scheme");
+        assert!(
+            verify(DOC_TOKEN, DOC_URL, &shifted, Some(DOC_SIG)),
+            "known property of the scheme"
+        );
 
-        assert!(!verify(DOC_TOKEN, "https://mycompany.com/myapp.php?foo=1&bar=3", &doc_params(), Some(DOC_SIG)), "changed query");
-        assert!(!verify(DOC_TOKEN, "http://mycompany.com/myapp.php?foo=1&bar=2", &doc_params(), Some(DOC_SIG)), "changed scheme");
+        assert!(
+            !verify(
+                DOC_TOKEN,
+                "https://mycompany.com/myapp.php?foo=1&bar=3",
+                &doc_params(),
+                Some(DOC_SIG)
+            ),
+            "changed query"
+        );
+        assert!(
+            !verify(
+                DOC_TOKEN,
+                "http://mycompany.com/myapp.php?foo=1&bar=2",
+                &doc_params(),
+                Some(DOC_SIG)
+            ),
+            "changed scheme"
+        );
         // The query string is signed as written: reordering it changes the signature.
-        assert!(!verify(DOC_TOKEN, "https://mycompany.com/myapp.php?bar=2&foo=1", &doc_params(), Some(DOC_SIG)), "query order");
-        assert!(!verify("54321", DOC_URL, &doc_params(), Some(DOC_SIG)), "other token");
+        assert!(
+            !verify(
+                DOC_TOKEN,
+                "https://mycompany.com/myapp.php?bar=2&foo=1",
+                &doc_params(),
+                Some(DOC_SIG)
+            ),
+            "query order"
+        );
+        assert!(
+            !verify("54321", DOC_URL, &doc_params(), Some(DOC_SIG)),
+            "other token"
+        );
     }
 
     #[test]
     fn missing_or_malformed_header_is_rejected() {
         assert!(!verify(DOC_TOKEN, DOC_URL, &doc_params(), None));
         assert!(!verify(DOC_TOKEN, DOC_URL, &doc_params(), Some("")));
-        assert!(!verify(DOC_TOKEN, DOC_URL, &doc_params(), Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ")), "one byte short");
-        assert!(!verify(DOC_TOKEN, DOC_URL, &doc_params(), Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ==")), "one byte long");
-        assert!(!verify("", DOC_URL, &doc_params(), Some(&sign("", DOC_URL, &doc_params()))), "empty token");
+        assert!(
+            !verify(
+                DOC_TOKEN,
+                DOC_URL,
+                &doc_params(),
+                Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ")
+            ),
+            "one byte short"
+        );
+        assert!(
+            !verify(
+                DOC_TOKEN,
+                DOC_URL,
+                &doc_params(),
+                Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ==")
+            ),
+            "one byte long"
+        );
+        assert!(
+            !verify(
+                "",
+                DOC_URL,
+                &doc_params(),
+                Some(&sign("", DOC_URL, &doc_params()))
+            ),
+            "empty token"
+        );
     }
 
     #[test]
     fn repeated_names_sort_by_value() {
-        let a = p(&[("StatusCallbackEvent", "ringing"), ("StatusCallbackEvent", "answered")]);
-        let b = p(&[("StatusCallbackEvent", "answered"), ("StatusCallbackEvent", "ringing")]);
-        assert_eq!(sign("t", "https://x.test/s", &a), sign("t", "https://x.test/s", &b));
+        let a = p(&[
+            ("StatusCallbackEvent", "ringing"),
+            ("StatusCallbackEvent", "answered"),
+        ]);
+        let b = p(&[
+            ("StatusCallbackEvent", "answered"),
+            ("StatusCallbackEvent", "ringing"),
+        ]);
+        assert_eq!(
+            sign("t", "https://x.test/s", &a),
+            sign("t", "https://x.test/s", &b)
+        );
     }
 }

@@ -48,12 +48,18 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn plain_document() {
-        let xml = connect_stream("wss://gw.example.com/stream", &p(&[("agent", "a1"), ("name", "Ann")]));
+        let xml = connect_stream(
+            "wss://gw.example.com/stream",
+            &p(&[("agent", "a1"), ("name", "Ann")]),
+        );
         assert_eq!(
             xml,
             r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://gw.example.com/stream"><Parameter name="agent" value="a1"/><Parameter name="name" value="Ann"/></Stream></Connect></Response>"#
@@ -69,7 +75,10 @@ mod tests {
     #[test]
     fn hostile_values_cannot_break_out() {
         let hostile = r#""/><Hangup/><Parameter name="x" value="&amp; 'quoted' <b>"#;
-        let xml = connect_stream("wss://gw/s?a=1&b=2", &p(&[("name", hostile), ("k\"ey<", "multi\nline\ttab\r")]));
+        let xml = connect_stream(
+            "wss://gw/s?a=1&b=2",
+            &p(&[("name", hostile), ("k\"ey<", "multi\nline\ttab\r")]),
+        );
         assert!(!xml.contains("<Hangup/>"));
         assert!(xml.contains(r#"url="wss://gw/s?a=1&amp;b=2""#));
         assert!(xml.contains(
@@ -83,7 +92,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_dropped_and_unicode_kept() {
-        let xml = connect_stream("wss://gw/s", &p(&[("name", "Zoë\u{0}\u{1b}[31m 李 😀\u{FFFE}")]));
+        let xml = connect_stream(
+            "wss://gw/s",
+            &p(&[("name", "Zoë\u{0}\u{1b}[31m 李 😀\u{FFFE}")]),
+        );
         assert!(xml.contains(r#"value="Zoë[31m 李 😀""#));
     }
 }
