@@ -55,6 +55,9 @@ pub enum CredentialSource {
         endpoint: String,
         account_sid: Option<String>,
         from_number: Option<String>,
+        /// `AWS_SESSION_TOKEN`, sent as `X-Aws-Parameters-Secrets-Token`; read from the
+        /// environment at fetch time when `None`.
+        session_token: Option<String>,
     },
 }
 
@@ -121,6 +124,7 @@ impl TwilioConfig {
                     endpoint: format!("http://localhost:{port}"),
                     account_sid: config::optional("TWILIO_ACCOUNT_SID"),
                     from_number: config::optional("TWILIO_FROM_NUMBER"),
+                    session_token: config::optional("AWS_SESSION_TOKEN"),
                 }
             }
             None => CredentialSource::Static(Credentials {
@@ -212,6 +216,7 @@ async fn fetch(
         endpoint,
         account_sid,
         from_number,
+        session_token,
     } = source
     else {
         // Static sources are set at construction; reaching here means a bug, reported, not panicked.
@@ -221,9 +226,12 @@ async fn fetch(
     };
     // The extension needs the function's session token, and may answer "not ready" for a
     // moment after a cold start, so a few short retries.
-    let token = config::optional("AWS_SESSION_TOKEN").ok_or_else(|| {
-        CredentialError::Unavailable("AWS_SESSION_TOKEN is not set (not on Lambda?)".into())
-    })?;
+    let token = session_token
+        .clone()
+        .or_else(|| config::optional("AWS_SESSION_TOKEN"))
+        .ok_or_else(|| {
+            CredentialError::Unavailable("AWS_SESSION_TOKEN is not set (not on Lambda?)".into())
+        })?;
     let url = format!("{endpoint}/secretsmanager/get");
     let mut last = String::new();
     for attempt in 0..4u32 {
@@ -338,6 +346,107 @@ mod tests {
         let e = parse_secret(r#"{"SecretString":"plain-token-value"}"#, None, None)
             .expect_err("not json");
         assert!(!e.to_string().contains("plain-token-value"));
+    }
+
+    /// A stand-in for the Parameters and Secrets extension: answers "not ready" `not_ready`
+    /// times, then the secret (or 500 forever when `broken`).
+    async fn fake_extension(
+        not_ready: usize,
+        broken: bool,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::extract::{Query, State};
+        use axum::http::{HeaderMap, StatusCode};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new()
+            .route(
+                "/secretsmanager/get",
+                axum::routing::get(
+                    move |State(hits): State<Arc<AtomicUsize>>,
+                          Query(q): Query<std::collections::HashMap<String, String>>,
+                          headers: HeaderMap| async move {
+                        let n = hits.fetch_add(1, Ordering::SeqCst);
+                        let token = headers.get("X-Aws-Parameters-Secrets-Token").and_then(|v| v.to_str().ok());
+                        if token != Some("session-tok") || q.get("secretId").map(String::as_str) != Some("arn:aws:secretsmanager:x:1:secret:twilio") {
+                            return (StatusCode::FORBIDDEN, String::new());
+                        }
+                        if broken {
+                            return (StatusCode::INTERNAL_SERVER_ERROR, "boom".to_string());
+                        }
+                        if n < not_ready {
+                            return (StatusCode::BAD_REQUEST, "not ready to serve traffic".to_string());
+                        }
+                        let secret = r#"{"account_sid":"ACx","auth_token":"from-secret","from_number":"+12025550100"}"#;
+                        (StatusCode::OK, serde_json::json!({"Name": "twilio", "SecretString": secret}).to_string())
+                    },
+                ),
+            )
+            .with_state(hits.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (endpoint, hits)
+    }
+
+    fn extension_source(endpoint: String) -> CredentialSource {
+        CredentialSource::SecretsExtension {
+            secret_id: "arn:aws:secretsmanager:x:1:secret:twilio".into(),
+            endpoint,
+            account_sid: None,
+            from_number: None,
+            session_token: Some("session-tok".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn secret_is_fetched_once_through_the_extension() {
+        use std::sync::atomic::Ordering;
+        let (endpoint, hits) = fake_extension(1, false).await;
+        let store = CredentialStore::new(extension_source(endpoint), reqwest::Client::new());
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "nothing is read before first use"
+        );
+        let c = store
+            .get()
+            .await
+            .expect("fetched after one not-ready answer");
+        assert_eq!(
+            (c.account_sid.as_str(), c.auth_token.as_str()),
+            ("ACx", "from-secret")
+        );
+        assert_eq!(
+            store.clone().auth_token().await.expect("cached"),
+            "from-secret"
+        );
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            2,
+            "one retry, then cached for the process"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_not_cached() {
+        use std::sync::atomic::Ordering;
+        let (endpoint, hits) = fake_extension(0, true).await;
+        let store = CredentialStore::new(extension_source(endpoint), reqwest::Client::new());
+        assert!(matches!(
+            store.get().await,
+            Err(CredentialError::Unavailable(_))
+        ));
+        let first = hits.load(Ordering::SeqCst);
+        assert!(first >= 2, "retried");
+        assert!(store.get().await.is_err());
+        assert!(
+            hits.load(Ordering::SeqCst) > first,
+            "tried again on the next use"
+        );
     }
 
     #[tokio::test]
