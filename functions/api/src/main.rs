@@ -24,7 +24,9 @@ fn webhooks(dialer: Result<Dialer, ConfigError>) -> Result<Webhooks, ConfigError
     Ok(Webhooks {
         dialer,
         credentials,
-        public_base_url: required("PUBLIC_BASE_URL")?.trim_end_matches('/').to_string(),
+        public_base_url: required("PUBLIC_BASE_URL")?
+            .trim_end_matches('/')
+            .to_string(),
         voice_gateway_url: optional("VOICE_GATEWAY_URL").unwrap_or_default(),
     })
 }
@@ -34,7 +36,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let on_lambda = std::env::var("AWS_LAMBDA_RUNTIME_API").is_ok();
     let sdk = shared::config::aws_config().await;
-    let auth = if on_lambda { Auth::Gateway } else { Auth::local_from_env() };
+    let auth = if on_lambda {
+        Auth::Gateway
+    } else {
+        Auth::local_from_env()
+    };
     let state = AppState::from_env(&sdk, auth)?;
     // ---- Twilio webhooks (/twilio/status, /twilio/voice); without them those two routes
     // answer 503 and the REST API still works.

@@ -23,7 +23,11 @@ pub fn run(args: TokenArgs) -> ExitCode {
         eprintln!("campaigns token: --user must be a non-empty id without '/'");
         return ExitCode::FAILURE;
     }
-    match shared::http::auth::issue_local_token(args.secret.as_bytes(), &args.user, Duration::from_secs(args.hours * 3600)) {
+    match shared::http::auth::issue_local_token(
+        args.secret.as_bytes(),
+        &args.user,
+        Duration::from_secs(args.hours * 3600),
+    ) {
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS

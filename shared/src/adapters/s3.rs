@@ -47,13 +47,19 @@ pub struct Blobs {
     max_object_bytes: u64,
 }
 
-fn sdk_err<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(e: aws_sdk_s3::error::SdkError<E, R>) -> BlobError {
+fn sdk_err<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    e: aws_sdk_s3::error::SdkError<E, R>,
+) -> BlobError {
     BlobError::Sdk(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
 }
 
 impl Blobs {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into(), max_object_bytes: DEFAULT_MAX_OBJECT_BYTES }
+        Self {
+            client,
+            bucket: bucket.into(),
+            max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+        }
     }
 
     /// Reads larger than this are refused before the body is fetched.
@@ -72,8 +78,14 @@ impl Blobs {
 
     /// A presigned PUT of `key`. The upload must send the same Content-Type (moto, and S3 with
     /// a signed content-type, store an empty body or refuse otherwise).
-    pub async fn presign_put(&self, key: &str, content_type: &str, expires: Duration) -> Result<PresignedPut, BlobError> {
-        let conf = PresigningConfig::expires_in(expires).map_err(|e| BlobError::Sdk(e.to_string()))?;
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires: Duration,
+    ) -> Result<PresignedPut, BlobError> {
+        let conf =
+            PresigningConfig::expires_in(expires).map_err(|e| BlobError::Sdk(e.to_string()))?;
         let req = self
             .client
             .put_object()
@@ -83,11 +95,21 @@ impl Blobs {
             .presigned(conf)
             .await
             .map_err(sdk_err)?;
-        let mut headers: std::collections::BTreeMap<String, String> =
-            req.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        headers.entry("content-type".to_string()).or_insert_with(|| content_type.to_string());
-        let expires_at = chrono::Utc::now() + chrono::Duration::from_std(expires).unwrap_or_default();
-        Ok(PresignedPut { method: req.method().to_string(), url: req.uri().to_string(), headers, expires_at })
+        let mut headers: std::collections::BTreeMap<String, String> = req
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        headers
+            .entry("content-type".to_string())
+            .or_insert_with(|| content_type.to_string());
+        let expires_at =
+            chrono::Utc::now() + chrono::Duration::from_std(expires).unwrap_or_default();
+        Ok(PresignedPut {
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            headers,
+            expires_at,
+        })
     }
 
     /// Read an object once, refusing one larger than the configured maximum (checked against
@@ -98,7 +120,14 @@ impl Blobs {
 
     /// Like [`Self::get_bytes`], with the ETag and Content-Type.
     pub async fn get(&self, key: &str) -> Result<Object, BlobError> {
-        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(o) => o,
             Err(e) => {
                 if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
@@ -118,17 +147,33 @@ impl Blobs {
         let content_type = out.content_type().map(str::to_string);
         let mut body = out.body;
         let mut buf = bytes::BytesMut::new();
-        while let Some(chunk) = body.try_next().await.map_err(|e| BlobError::Sdk(e.to_string()))? {
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| BlobError::Sdk(e.to_string()))?
+        {
             if (buf.len() + chunk.len()) as u64 > max {
-                return Err(BlobError::TooLarge { size: (buf.len() + chunk.len()) as u64, max });
+                return Err(BlobError::TooLarge {
+                    size: (buf.len() + chunk.len()) as u64,
+                    max,
+                });
             }
             buf.extend_from_slice(&chunk);
         }
-        Ok(Object { bytes: buf.freeze(), etag, content_type })
+        Ok(Object {
+            bytes: buf.freeze(),
+            etag,
+            content_type,
+        })
     }
 
     /// Write an object (tests and the dev server; users upload through presigned URLs).
-    pub async fn put_bytes(&self, key: &str, content_type: &str, body: Bytes) -> Result<(), BlobError> {
+    pub async fn put_bytes(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<(), BlobError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -163,8 +208,18 @@ impl Blobs {
                 .collect();
             if !ids.is_empty() {
                 let n = ids.len() as u64;
-                let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| BlobError::Sdk(e.to_string()))?;
-                self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(sdk_err)?;
+                let delete = Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()
+                    .map_err(|e| BlobError::Sdk(e.to_string()))?;
+                self.client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(sdk_err)?;
                 deleted += n;
             }
             match page.next_continuation_token() {
@@ -176,15 +231,28 @@ impl Blobs {
 
     /// Create the bucket if missing (local stack and tests). Idempotent.
     pub async fn ensure_bucket(&self) -> Result<(), BlobError> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
-        match self.client.create_bucket().bucket(&self.bucket).send().await {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => {
-                let mine = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists());
+                let mine = e.as_service_error().is_some_and(|s| {
+                    s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+                });
                 if mine { Ok(()) } else { Err(sdk_err(e)) }
             }
         }

@@ -4,7 +4,9 @@
 //! the start punctual. Schedules delete themselves after firing (ActionAfterCompletion DELETE).
 
 use aws_sdk_scheduler::Client;
-use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
+};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +41,18 @@ pub fn at_expression(at: DateTime<Utc>) -> String {
 }
 
 impl Wakeups {
-    pub fn new(client: Client, group: impl Into<String>, target_arn: impl Into<String>, role_arn: impl Into<String>) -> Self {
-        Self { client, group: group.into(), target_arn: target_arn.into(), role_arn: role_arn.into() }
+    pub fn new(
+        client: Client,
+        group: impl Into<String>,
+        target_arn: impl Into<String>,
+        role_arn: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            group: group.into(),
+            target_arn: target_arn.into(),
+            role_arn: role_arn.into(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -52,7 +64,11 @@ impl Wakeups {
     }
 
     /// Create (or move) the one-time schedule that wakes the dialer for `campaign_id` at `at`.
-    pub async fn schedule_start(&self, campaign_id: &str, at: DateTime<Utc>) -> Result<(), WakeupError> {
+    pub async fn schedule_start(
+        &self,
+        campaign_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), WakeupError> {
         let name = schedule_name(campaign_id);
         let input = serde_json::json!({ "campaign_id": campaign_id }).to_string();
         let target = Target::builder()
@@ -81,7 +97,10 @@ impl Wakeups {
             .await;
         match created {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conflict_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
                 // Already there (a retried start, a resume): move it to the new time.
                 self.client
                     .update_schedule()
@@ -103,18 +122,42 @@ impl Wakeups {
 
     /// Remove the campaign's start schedule; one that does not exist (fired, never made) is fine.
     pub async fn cancel(&self, campaign_id: &str) -> Result<(), WakeupError> {
-        match self.client.delete_schedule().name(schedule_name(campaign_id)).group_name(&self.group).send().await {
+        match self
+            .client
+            .delete_schedule()
+            .name(schedule_name(campaign_id))
+            .group_name(&self.group)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(sdk_err(e)),
         }
     }
 
     /// Whether the campaign has a pending start schedule, and its expression (tests, operators).
     pub async fn get(&self, campaign_id: &str) -> Result<Option<String>, WakeupError> {
-        match self.client.get_schedule().name(schedule_name(campaign_id)).group_name(&self.group).send().await {
+        match self
+            .client
+            .get_schedule()
+            .name(schedule_name(campaign_id))
+            .group_name(&self.group)
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.schedule_expression().map(str::to_string)),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(sdk_err(e)),
         }
     }
@@ -124,9 +167,20 @@ impl Wakeups {
         if self.group == "default" {
             return Ok(());
         }
-        match self.client.create_schedule_group().name(&self.group).send().await {
+        match self
+            .client
+            .create_schedule_group()
+            .name(&self.group)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conflict_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(sdk_err(e)),
         }
     }
@@ -139,7 +193,10 @@ mod tests {
 
     #[test]
     fn expression_and_name() {
-        let t = Utc.with_ymd_and_hms(2026, 3, 8, 9, 5, 0).single().expect("valid");
+        let t = Utc
+            .with_ymd_and_hms(2026, 3, 8, 9, 5, 0)
+            .single()
+            .expect("valid");
         assert_eq!(at_expression(t), "at(2026-03-08T09:05:00)");
         assert!(schedule_name("0190a1b2c3d4e5f60718293a4b5c6d7e").len() <= 64);
     }

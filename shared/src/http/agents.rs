@@ -41,8 +41,17 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<AgentView>), ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
         return Err(ApiError::unsupported_media_type("application/json"));
     }
     let body = body.map_err(|e| {
@@ -53,7 +62,10 @@ pub async fn create(
         }
     })?;
     let input: AgentInput = parse_json(&body)?;
-    Ok((StatusCode::CREATED, Json(svc::create_agent(&st.deps, &user.0, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(svc::create_agent(&st.deps, &user.0, input).await?),
+    ))
 }
 
 /// The caller's agents.
@@ -65,13 +77,25 @@ pub async fn create(
         (status = 401, description = "No or invalid token", body = ErrorBody),
     )
 )]
-pub async fn list(State(st): State<AppState>, user: User, ApiQuery(q): ApiQuery<AgentParams>) -> Result<Json<AgentPage>, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    user: User,
+    ApiQuery(q): ApiQuery<AgentParams>,
+) -> Result<Json<AgentPage>, ApiError> {
     let limit = match q.limit {
         None => 50,
         Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_PAGE}")).with_field("limit")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("limit must be between 1 and {MAX_PAGE}"),
+            )
+            .with_field("limit"));
+        }
     };
-    Ok(Json(svc::list_agents(&st.deps, &user.0, limit, q.cursor.as_deref()).await?))
+    Ok(Json(
+        svc::list_agents(&st.deps, &user.0, limit, q.cursor.as_deref()).await?,
+    ))
 }
 
 /// One of the caller's agents.
@@ -83,6 +107,10 @@ pub async fn list(State(st): State<AppState>, user: User, ApiQuery(q): ApiQuery<
         (status = 404, description = "No such agent of yours", body = ErrorBody),
     )
 )]
-pub async fn get(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<Json<AgentView>, ApiError> {
+pub async fn get(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<Json<AgentView>, ApiError> {
     Ok(Json(svc::get_agent(&st.deps, &user.0, &id).await?))
 }

@@ -41,12 +41,17 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     pub fn local(secret: impl AsRef<[u8]>) -> Self {
-        Auth::LocalJwt { secret: Arc::new(secret.as_ref().to_vec()) }
+        Auth::LocalJwt {
+            secret: Arc::new(secret.as_ref().to_vec()),
+        }
     }
 
     /// `LOCAL_JWT_SECRET`, or the development default.
     pub fn local_from_env() -> Self {
-        Self::local(crate::config::optional("LOCAL_JWT_SECRET").unwrap_or_else(|| DEFAULT_LOCAL_SECRET.to_string()))
+        Self::local(
+            crate::config::optional("LOCAL_JWT_SECRET")
+                .unwrap_or_else(|| DEFAULT_LOCAL_SECRET.to_string()),
+        )
     }
 }
 
@@ -59,10 +64,22 @@ pub struct LocalClaims {
 }
 
 /// A local HS256 token for `user`, valid for `ttl` (`campaigns token`, tests, benches).
-pub fn issue_local_token(secret: &[u8], user: &str, ttl: std::time::Duration) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn issue_local_token(
+    secret: &[u8],
+    user: &str,
+    ttl: std::time::Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = jsonwebtoken::get_current_timestamp();
-    let claims = LocalClaims { sub: user.to_string(), iat: now, exp: now + ttl.as_secs() };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+    let claims = LocalClaims {
+        sub: user.to_string(),
+        iat: now,
+        exp: now + ttl.as_secs(),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
 }
 
 /// The authenticated caller: their user id (the token's `sub`).
@@ -71,21 +88,34 @@ pub struct User(pub String);
 
 /// A user id must be usable inside keys (`U#<sub>`, `uploads/<sub>/...`).
 fn acceptable_sub(sub: &str) -> bool {
-    !sub.is_empty() && sub.len() <= 128 && !sub.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+    !sub.is_empty()
+        && sub.len() <= 128
+        && !sub.chars().any(|c| c.is_control() || c == '/' || c == '\\')
 }
 
 /// The `sub` claim the HTTP API JWT authorizer left in the Lambda request context.
 pub fn gateway_sub(extensions: &http::Extensions) -> Option<String> {
     use lambda_http::request::RequestContext;
     match extensions.get::<RequestContext>()? {
-        RequestContext::ApiGatewayV2(ctx) => ctx.authorizer.as_ref()?.jwt.as_ref()?.claims.get("sub").cloned(),
+        RequestContext::ApiGatewayV2(ctx) => ctx
+            .authorizer
+            .as_ref()?
+            .jwt
+            .as_ref()?
+            .claims
+            .get("sub")
+            .cloned(),
         #[allow(unreachable_patterns)]
         _ => None,
     }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -93,24 +123,33 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub fn verify_local(secret: &[u8], token: &str) -> Option<String> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp", "sub"]);
-    let data = jsonwebtoken::decode::<LocalClaims>(token, &DecodingKey::from_secret(secret), &validation).ok()?;
+    let data =
+        jsonwebtoken::decode::<LocalClaims>(token, &DecodingKey::from_secret(secret), &validation)
+            .ok()?;
     Some(data.claims.sub)
 }
 
 impl FromRequestParts<AppState> for User {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let sub = match &state.auth {
             Auth::Gateway => gateway_sub(&parts.extensions)
                 .ok_or_else(|| ApiError::unauthorized("no authenticated user in the request"))?,
             Auth::LocalJwt { secret } => {
-                let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
-                verify_local(secret, token).ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?
+                let token = bearer(parts)
+                    .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
+                verify_local(secret, token)
+                    .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?
             }
         };
         if !acceptable_sub(&sub) {
-            return Err(ApiError::unauthorized("the token's subject is not a usable user id"));
+            return Err(ApiError::unauthorized(
+                "the token's subject is not a usable user id",
+            ));
         }
         Ok(User(sub))
     }
@@ -122,7 +161,8 @@ mod tests {
 
     #[test]
     fn local_tokens_round_trip_and_reject_tampering() {
-        let t = issue_local_token(b"s3cret", "alice", std::time::Duration::from_secs(60)).expect("encode");
+        let t = issue_local_token(b"s3cret", "alice", std::time::Duration::from_secs(60))
+            .expect("encode");
         assert_eq!(verify_local(b"s3cret", &t).as_deref(), Some("alice"));
         assert_eq!(verify_local(b"other", &t), None);
         assert_eq!(verify_local(b"s3cret", "not.a.token"), None);

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,8 @@ use crate::adapters::dynamodb::campaigns::{IdempotencyClaim, IdempotencyRecord, 
 use crate::adapters::dynamodb::keys::{idem_sk, user_pk};
 use crate::domain::{CampaignState, ContactState, SettingsInput};
 use crate::service::campaigns::{
-    self as svc, CampaignPage, CampaignView, ContactPage, CreatedWithFile, DraftCreated, Preview, new_id,
+    self as svc, CampaignPage, CampaignView, ContactPage, CreatedWithFile, DraftCreated, Preview,
+    new_id,
 };
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -86,13 +87,25 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_PAGE}")).with_field("limit")),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        )
+        .with_field("limit")),
     }
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
         Ok(())
     } else {
@@ -108,7 +121,10 @@ fn body_error(e: BytesRejection) -> ApiError {
     }
 }
 
-fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Result<(StatusCode, String), ApiError> {
+fn json_response<T: Serialize>(
+    status: StatusCode,
+    value: &T,
+) -> Result<(StatusCode, String), ApiError> {
     let body = serde_json::to_string(value).map_err(|e| {
         tracing::error!(error = %e, "response serialization");
         ApiError::internal()
@@ -118,9 +134,13 @@ fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Result<(StatusC
 
 fn raw_json(status: StatusCode, body: String, replayed: bool) -> Response {
     let mut resp = (status, body).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if replayed {
-        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     resp
 }
@@ -129,7 +149,13 @@ fn raw_json(status: StatusCode, body: String, replayed: bool) -> Response {
 /// put), runs, and stores its response; a retry with the same key and the same request gets
 /// that response back; the same key with a different request is a 422; a retry while the
 /// first still runs is a 409. Without the header, the create simply runs.
-async fn idempotent<F, Fut>(st: &AppState, user: &User, headers: &HeaderMap, fingerprint: String, run: F) -> Result<Response, ApiError>
+async fn idempotent<F, Fut>(
+    st: &AppState,
+    user: &User,
+    headers: &HeaderMap,
+    fingerprint: String,
+    run: F,
+) -> Result<Response, ApiError>
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = Result<(StatusCode, String), ApiError>>,
@@ -144,8 +170,11 @@ where
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or_else(|| {
-            ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-                .with_field("Idempotency-Key")
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .with_field("Idempotency-Key")
         })?
         .to_string();
     let deps = &st.deps;
@@ -163,8 +192,13 @@ where
         created_ms: now.timestamp_millis(),
         ttl: (now + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS)).timestamp(),
     };
-    let in_progress =
-        || ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly");
+    let in_progress = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )
+    };
     match deps.repo.claim_idempotency(&record, now).await {
         Ok(IdempotencyClaim::Claimed) => {}
         Ok(IdempotencyClaim::Existing(first)) => {
@@ -176,7 +210,12 @@ where
                 )
                 .with_field("Idempotency-Key"));
             }
-            return match (first.response_status.and_then(|s| StatusCode::from_u16(s).ok()), first.response_body) {
+            return match (
+                first
+                    .response_status
+                    .and_then(|s| StatusCode::from_u16(s).ok()),
+                first.response_body,
+            ) {
                 (Some(status), Some(body)) => Ok(raw_json(status, body, true)),
                 _ => Err(in_progress()),
             };
@@ -186,7 +225,11 @@ where
     }
     match run(record.campaign_id.clone()).await {
         Ok((status, body)) => {
-            if let Err(e) = deps.repo.complete_idempotency(&user.0, &key, status.as_u16(), &body).await {
+            if let Err(e) = deps
+                .repo
+                .complete_idempotency(&user.0, &key, status.as_u16(), &body)
+                .await
+            {
                 tracing::error!(error = %e, "idempotency record not completed; a retry will get 409 until it expires");
             }
             Ok(raw_json(status, body, false))
@@ -224,7 +267,10 @@ fn multipart_error(e: MultipartError, max: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large_file(max)
     } else {
-        ApiError::bad_request("bad_multipart", format!("the multipart body could not be read: {}", e.body_text()))
+        ApiError::bad_request(
+            "bad_multipart",
+            format!("the multipart body could not be read: {}", e.body_text()),
+        )
     }
 }
 
@@ -238,9 +284,18 @@ fn too_large_file(max: u64) -> ApiError {
 
 const MAX_TEXT_PART: usize = 64 * 1024;
 
-async fn read_multipart(mp: Result<Multipart, MultipartRejection>, max: u64) -> Result<Upload, ApiError> {
-    let mut mp = mp.map_err(|_| ApiError::unsupported_media_type("multipart/form-data (with a file part)"))?;
-    let mut up = Upload { file_name: None, file: None, settings: None, text: HashMap::new() };
+async fn read_multipart(
+    mp: Result<Multipart, MultipartRejection>,
+    max: u64,
+) -> Result<Upload, ApiError> {
+    let mut mp =
+        mp.map_err(|_| ApiError::unsupported_media_type("multipart/form-data (with a file part)"))?;
+    let mut up = Upload {
+        file_name: None,
+        file: None,
+        settings: None,
+        text: HashMap::new(),
+    };
     while let Some(field) = mp.next_field().await.map_err(|e| multipart_error(e, max))? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
@@ -255,10 +310,18 @@ async fn read_multipart(mp: Result<Multipart, MultipartRejection>, max: u64) -> 
             _ => {
                 let bytes = field.bytes().await.map_err(|e| multipart_error(e, max))?;
                 if bytes.len() > MAX_TEXT_PART {
-                    return Err(ApiError::too_large(format!("the {name} part is over {MAX_TEXT_PART} bytes")).with_field(&name));
+                    return Err(ApiError::too_large(format!(
+                        "the {name} part is over {MAX_TEXT_PART} bytes"
+                    ))
+                    .with_field(&name));
                 }
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| ApiError::bad_request("bad_multipart", format!("the {name} part is not UTF-8 text")).with_field(&name))?;
+                let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                    ApiError::bad_request(
+                        "bad_multipart",
+                        format!("the {name} part is not UTF-8 text"),
+                    )
+                    .with_field(&name)
+                })?;
                 if name == "settings" {
                     up.settings = Some(text);
                 } else {
@@ -271,7 +334,11 @@ async fn read_multipart(mp: Result<Multipart, MultipartRejection>, max: u64) -> 
 }
 
 fn missing(field: &str, what: &str) -> ApiError {
-    ApiError::bad_request("missing_field", format!("the {field} part is required: {what}")).with_field(field)
+    ApiError::bad_request(
+        "missing_field",
+        format!("the {field} part is required: {what}"),
+    )
+    .with_field(field)
 }
 
 /// Create a campaign from a contact file sent in the request (the summary's route).
@@ -301,15 +368,28 @@ pub async fn create_with_file(
     let max = st.limits.max_inline_file_bytes;
     let up = read_multipart(mp, max).await?;
     let file = up.file.ok_or_else(|| missing("file", "the contact file"))?;
-    let settings_text = up.settings.ok_or_else(|| missing("settings", "the campaign settings as JSON"))?;
+    let settings_text = up
+        .settings
+        .ok_or_else(|| missing("settings", "the campaign settings as JSON"))?;
     let file_name = up.file_name.unwrap_or_else(|| "contacts.csv".to_string());
-    let fingerprint = digest("POST /campaigns/create", &[settings_text.as_bytes(), file_name.as_bytes(), &file]);
+    let fingerprint = digest(
+        "POST /campaigns/create",
+        &[settings_text.as_bytes(), file_name.as_bytes(), &file],
+    );
     let (deps, owner) = (&st.deps, user.0.as_str());
-    idempotent(&st, &user, &headers, fingerprint, move |campaign_id| async move {
-        let input: SettingsInput = parse_json(settings_text.as_bytes())?;
-        let created = svc::create_with_file(deps, owner, &campaign_id, input, &file_name, &file, max).await?;
-        json_response(StatusCode::CREATED, &created)
-    })
+    idempotent(
+        &st,
+        &user,
+        &headers,
+        fingerprint,
+        move |campaign_id| async move {
+            let input: SettingsInput = parse_json(settings_text.as_bytes())?;
+            let created =
+                svc::create_with_file(deps, owner, &campaign_id, input, &file_name, &file, max)
+                    .await?;
+            json_response(StatusCode::CREATED, &created)
+        },
+    )
     .await
 }
 
@@ -341,13 +421,23 @@ pub async fn create_draft(
     require_json(&headers)?;
     let body = body.map_err(body_error)?;
     let file_name = q.file_name;
-    let fingerprint = digest("POST /campaigns", &[&body, file_name.as_deref().unwrap_or("").as_bytes()]);
+    let fingerprint = digest(
+        "POST /campaigns",
+        &[&body, file_name.as_deref().unwrap_or("").as_bytes()],
+    );
     let (deps, owner) = (&st.deps, user.0.as_str());
-    idempotent(&st, &user, &headers, fingerprint, move |campaign_id| async move {
-        let input: SettingsInput = parse_json(&body)?;
-        let created = svc::create_draft(deps, owner, &campaign_id, input, file_name.as_deref()).await?;
-        json_response(StatusCode::CREATED, &created)
-    })
+    idempotent(
+        &st,
+        &user,
+        &headers,
+        fingerprint,
+        move |campaign_id| async move {
+            let input: SettingsInput = parse_json(&body)?;
+            let created =
+                svc::create_draft(deps, owner, &campaign_id, input, file_name.as_deref()).await?;
+            json_response(StatusCode::CREATED, &created)
+        },
+    )
     .await
 }
 
@@ -371,10 +461,19 @@ pub async fn preview(
 ) -> Result<axum::Json<Preview>, ApiError> {
     let max = st.limits.max_inline_file_bytes;
     let mut up = read_multipart(mp, max).await?;
-    let file = up.file.take().ok_or_else(|| missing("file", "the contact file"))?;
-    let file_name = up.file_name.clone().unwrap_or_else(|| "contacts.csv".to_string());
-    let (mut region, mut phone, mut name) =
-        (up.text.remove("default_region"), up.text.remove("phone_column"), up.text.remove("name_column"));
+    let file = up
+        .file
+        .take()
+        .ok_or_else(|| missing("file", "the contact file"))?;
+    let file_name = up
+        .file_name
+        .clone()
+        .unwrap_or_else(|| "contacts.csv".to_string());
+    let (mut region, mut phone, mut name) = (
+        up.text.remove("default_region"),
+        up.text.remove("phone_column"),
+        up.text.remove("name_column"),
+    );
     if let Some(s) = &up.settings {
         let input: SettingsInput = parse_json(s.as_bytes())?;
         region = region.or(input.default_region);
@@ -401,9 +500,15 @@ pub async fn preview(
         (status = 401, description = "No or invalid token", body = ErrorBody),
     )
 )]
-pub async fn list(State(st): State<AppState>, user: User, ApiQuery(q): ApiQuery<ListParams>) -> Result<axum::Json<CampaignPage>, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    user: User,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> Result<axum::Json<CampaignPage>, ApiError> {
     let limit = page_limit(q.limit, 20)?;
-    Ok(axum::Json(svc::list(&st.deps, &user.0, q.state, limit, q.cursor.as_deref()).await?))
+    Ok(axum::Json(
+        svc::list(&st.deps, &user.0, q.state, limit, q.cursor.as_deref()).await?,
+    ))
 }
 
 /// A campaign: its settings snapshot, agent snapshot, stats and import.
@@ -415,7 +520,11 @@ pub async fn list(State(st): State<AppState>, user: User, ApiQuery(q): ApiQuery<
         (status = 404, description = "No such campaign of yours", body = ErrorBody),
     )
 )]
-pub async fn get(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<axum::Json<CampaignView>, ApiError> {
+pub async fn get(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<axum::Json<CampaignView>, ApiError> {
     Ok(axum::Json(svc::get(&st.deps, &user.0, &id).await?))
 }
 
@@ -437,7 +546,9 @@ pub async fn contacts(
     ApiQuery(q): ApiQuery<ContactParams>,
 ) -> Result<axum::Json<ContactPage>, ApiError> {
     let limit = page_limit(q.limit, 50)?;
-    Ok(axum::Json(svc::list_contacts(&st.deps, &user.0, &id, q.state, limit, q.cursor).await?))
+    Ok(axum::Json(
+        svc::list_contacts(&st.deps, &user.0, &id, q.state, limit, q.cursor).await?,
+    ))
 }
 
 /// Draft to pending: the campaign runs at `scheduled_start_time`, or at once if that is past.
@@ -450,7 +561,11 @@ pub async fn contacts(
         (status = 409, description = "Not a draft (current state in the body), import not done, or no contacts", body = ErrorBody),
     )
 )]
-pub async fn start(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<axum::Json<CampaignView>, ApiError> {
+pub async fn start(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<axum::Json<CampaignView>, ApiError> {
     Ok(axum::Json(svc::start(&st.deps, &user.0, &id).await?))
 }
 
@@ -464,7 +579,11 @@ pub async fn start(State(st): State<AppState>, user: User, ApiPath(id): ApiPath)
         (status = 409, description = "Not pending or running (current state in the body)", body = ErrorBody),
     )
 )]
-pub async fn pause(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<axum::Json<CampaignView>, ApiError> {
+pub async fn pause(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<axum::Json<CampaignView>, ApiError> {
     Ok(axum::Json(svc::pause(&st.deps, &user.0, &id).await?))
 }
 
@@ -478,7 +597,11 @@ pub async fn pause(State(st): State<AppState>, user: User, ApiPath(id): ApiPath)
         (status = 409, description = "Not paused (current state in the body)", body = ErrorBody),
     )
 )]
-pub async fn resume(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<axum::Json<CampaignView>, ApiError> {
+pub async fn resume(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<axum::Json<CampaignView>, ApiError> {
     Ok(axum::Json(svc::resume(&st.deps, &user.0, &id).await?))
 }
 
@@ -492,7 +615,11 @@ pub async fn resume(State(st): State<AppState>, user: User, ApiPath(id): ApiPath
         (status = 409, description = "Running: pause it first (current state in the body)", body = ErrorBody),
     )
 )]
-pub async fn delete(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<StatusCode, ApiError> {
     svc::delete(&st.deps, &user.0, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -507,11 +634,22 @@ pub async fn delete(State(st): State<AppState>, user: User, ApiPath(id): ApiPath
         (status = 404, description = "No such campaign of yours", body = ErrorBody),
     )
 )]
-pub async fn export_csv(State(st): State<AppState>, user: User, ApiPath(id): ApiPath) -> Result<Response, ApiError> {
+pub async fn export_csv(
+    State(st): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath,
+) -> Result<Response, ApiError> {
     let (file_name, body) = svc::export_csv(&st.deps, &user.0, &id).await?;
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")).map_err(|_| ApiError::internal())?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .map_err(|_| ApiError::internal())?;
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")), (header::CONTENT_DISPOSITION, disposition)],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         body,
     )
         .into_response())

@@ -42,7 +42,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_string(), message: message.into(), field: None, state: None }
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            field: None,
+            state: None,
+        }
     }
 
     pub fn with_field(mut self, field: &str) -> Self {
@@ -63,7 +69,11 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type(expected: &str) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("send the body as {expected}"))
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the body as {expected}"),
+        )
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
@@ -71,16 +81,31 @@ impl ApiError {
     }
 
     pub fn invalid(e: FieldError) -> Self {
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_field".into(), message: e.message, field: e.field, state: None }
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_field".into(),
+            message: e.message,
+            field: e.field,
+            state: None,
+        }
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it has been logged",
+        )
     }
 
     fn body(&self) -> ErrorBody {
         ErrorBody {
-            error: ErrorDetail { code: self.code.clone(), message: self.message.clone(), field: self.field.clone(), state: self.state },
+            error: ErrorDetail {
+                code: self.code.clone(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+                state: self.state,
+            },
         }
     }
 }
@@ -106,12 +131,18 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(f) => ApiError::invalid(f),
             ServiceError::Import(ie) => {
                 let status = match ie {
-                    ImportError::TooLarge { .. } | ImportError::TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    ImportError::TooLarge { .. } | ImportError::TooManyRows { .. } => {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    }
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 ApiError::new(status, ie.code(), ie.to_string()).with_field(import_field(&ie))
             }
-            ServiceError::BadRequest { code, message, field } => {
+            ServiceError::BadRequest {
+                code,
+                message,
+                field,
+            } => {
                 let mut err = ApiError::bad_request(code, message);
                 err.field = field;
                 err
@@ -122,11 +153,15 @@ impl From<ServiceError> for ApiError {
                 err.state = Some(state);
                 err
             }
-            ServiceError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-            ServiceError::TooLarge(message) => ApiError::too_large(message).with_field("file"),
-            ServiceError::Unavailable => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is busy; retry in a moment")
+            ServiceError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            ServiceError::TooLarge(message) => ApiError::too_large(message).with_field("file"),
+            ServiceError::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service is busy; retry in a moment",
+            ),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::internal()
@@ -147,9 +182,16 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     let path = e.path().to_string();
     let inner = e.into_inner();
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-        return ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"));
+        return ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {inner}"),
+        );
     }
-    let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", inner.to_string());
+    let mut err = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        inner.to_string(),
+    );
     if path != "." && !path.is_empty() {
         err.field = Some(path);
     }
@@ -161,6 +203,8 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     // Trailing garbage after the value is malformed too.
-    de.end().map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    de.end().map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
     Ok(value)
 }

@@ -33,7 +33,9 @@ pub struct ApiLimits {
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        Self { max_inline_file_bytes: DEFAULT_MAX_INLINE_FILE_BYTES }
+        Self {
+            max_inline_file_bytes: DEFAULT_MAX_INLINE_FILE_BYTES,
+        }
     }
 }
 
@@ -49,7 +51,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(deps: Deps, auth: Auth) -> Self {
-        Self { deps, auth, limits: ApiLimits::default(), twilio: None }
+        Self {
+            deps,
+            auth,
+            limits: ApiLimits::default(),
+            twilio: None,
+        }
     }
 
     pub fn with_twilio(mut self, webhooks: twilio::Webhooks) -> Self {
@@ -65,19 +72,43 @@ impl AppState {
     /// The API's dependencies from the environment the template sets: TABLE_NAME,
     /// BUCKET_NAME, SCHEDULE_GROUP (default "default"), DIALER_FUNCTION_ARN,
     /// SCHEDULER_ROLE_ARN, and optionally MAX_INLINE_FILE_BYTES. No I/O.
-    pub fn from_env(sdk: &aws_config::SdkConfig, auth: Auth) -> Result<Self, crate::config::ConfigError> {
+    pub fn from_env(
+        sdk: &aws_config::SdkConfig,
+        auth: Auth,
+    ) -> Result<Self, crate::config::ConfigError> {
         use crate::config::{optional, parsed_or, required};
-        let repo = crate::adapters::dynamodb::Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
-        let blobs = crate::adapters::s3::Blobs::new(crate::config::s3_client(sdk), required("BUCKET_NAME")?);
+        let repo = crate::adapters::dynamodb::Repo::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            required("TABLE_NAME")?,
+        );
+        let blobs = crate::adapters::s3::Blobs::new(
+            crate::config::s3_client(sdk),
+            required("BUCKET_NAME")?,
+        );
         let wakeups = crate::adapters::scheduler::Wakeups::new(
             aws_sdk_scheduler::Client::new(sdk),
             optional("SCHEDULE_GROUP").unwrap_or_else(|| "default".to_string()),
             required("DIALER_FUNCTION_ARN")?,
             required("SCHEDULER_ROLE_ARN")?,
         );
-        let clock: std::sync::Arc<dyn crate::ports::Clock> = std::sync::Arc::new(crate::ports::SystemClock);
-        let limits = ApiLimits { max_inline_file_bytes: parsed_or("MAX_INLINE_FILE_BYTES", DEFAULT_MAX_INLINE_FILE_BYTES)? };
-        Ok(Self::new(Deps { repo, blobs, wakeups, clock }, auth).with_limits(limits))
+        let clock: std::sync::Arc<dyn crate::ports::Clock> =
+            std::sync::Arc::new(crate::ports::SystemClock);
+        let limits = ApiLimits {
+            max_inline_file_bytes: parsed_or(
+                "MAX_INLINE_FILE_BYTES",
+                DEFAULT_MAX_INLINE_FILE_BYTES,
+            )?,
+        };
+        Ok(Self::new(
+            Deps {
+                repo,
+                blobs,
+                wakeups,
+                clock,
+            },
+            auth,
+        )
+        .with_limits(limits))
     }
 }
 
@@ -89,14 +120,27 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
 /// The whole API. `{id}` routes act only on the caller's own campaigns and agents.
 pub fn router(state: AppState) -> Router {
     // Multipart routes take the inline file plus room for the settings and the framing.
-    let upload_limit = DefaultBodyLimit::max((state.limits.max_inline_file_bytes + 256 * 1024) as usize);
+    let upload_limit =
+        DefaultBodyLimit::max((state.limits.max_inline_file_bytes + 256 * 1024) as usize);
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi::serve))
-        .route("/campaigns", get(campaigns::list).post(campaigns::create_draft))
-        .route("/campaigns/create", post(campaigns::create_with_file).layer(upload_limit))
-        .route("/campaigns/preview", post(campaigns::preview).layer(upload_limit))
-        .route("/campaigns/{id}", get(campaigns::get).delete(campaigns::delete))
+        .route(
+            "/campaigns",
+            get(campaigns::list).post(campaigns::create_draft),
+        )
+        .route(
+            "/campaigns/create",
+            post(campaigns::create_with_file).layer(upload_limit),
+        )
+        .route(
+            "/campaigns/preview",
+            post(campaigns::preview).layer(upload_limit),
+        )
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::get).delete(campaigns::delete),
+        )
         .route("/campaigns/{id}/contacts", get(campaigns::contacts))
         .route("/campaigns/{id}/start", post(campaigns::start))
         .route("/campaigns/{id}/pause", post(campaigns::pause))
@@ -122,7 +166,10 @@ pub struct Health {
 /// Liveness: answers without touching storage.
 #[utoipa::path(get, path = "/health", tag = "meta", security(()), responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 async fn not_found() -> ApiError {
@@ -130,7 +177,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    ApiError::new(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
 }
 
 /// `Query<T>` whose rejection is our JSON 400.
@@ -150,7 +201,9 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
 fn query_error(e: QueryRejection) -> ApiError {
     // The message names the parameter and what it accepts ("unknown variant `x`, expected ...").
     let text = e.body_text();
-    let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&text);
     ApiError::bad_request("invalid_query", format!("invalid query string: {detail}"))
 }
 

@@ -17,8 +17,8 @@ use crate::adapters::dynamodb::{Repo, RepoError};
 use crate::adapters::s3::{BlobError, Blobs, PresignedPut, upload_prefix};
 use crate::adapters::scheduler::Wakeups;
 use crate::domain::{
-    Action, AgentSnapshot, CallTotals, Campaign, CampaignState, Contact, ContactState, Counters, FieldError, ImportState,
-    Outcome, Settings, SettingsInput, Stats,
+    Action, AgentSnapshot, CallTotals, Campaign, CampaignState, Contact, ContactState, Counters,
+    FieldError, ImportState, Outcome, Settings, SettingsInput, Stats,
 };
 use crate::import::{ImportError, ImportReport, Limits, ParseOptions, ParsedContact, parse_file};
 use crate::ports::Clock;
@@ -43,12 +43,19 @@ pub enum ServiceError {
     Import(ImportError),
     /// A request that is not well-formed at all (400).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, field: Option<String> },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     #[error("not found")]
     NotFound,
     /// The campaign's state does not allow the action (409, with the current state).
     #[error("{message}")]
-    InvalidState { message: String, state: CampaignState },
+    InvalidState {
+        message: String,
+        state: CampaignState,
+    },
     /// Something else stands in the way (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -66,7 +73,10 @@ pub enum ServiceError {
 impl From<RepoError> for ServiceError {
     fn from(e: RepoError) -> Self {
         match e {
-            RepoError::Conflict => ServiceError::Conflict { code: "conflict", message: "the resource changed; retry".into() },
+            RepoError::Conflict => ServiceError::Conflict {
+                code: "conflict",
+                message: "the resource changed; retry".into(),
+            },
             RepoError::NotFound => ServiceError::NotFound,
             RepoError::Throttled(_) => ServiceError::Unavailable,
             other => ServiceError::Internal(other.to_string()),
@@ -124,7 +134,11 @@ impl From<&Campaign> for CampaignView {
             settings: c.settings.clone(),
             agent: c.agent.clone(),
             stats: c.stats(),
-            import: ImportView { state: c.import_state, report: c.import_report.clone(), error: c.import_error.clone() },
+            import: ImportView {
+                state: c.import_state,
+                report: c.import_report.clone(),
+                error: c.import_error.clone(),
+            },
             failure_reason: c.failure_reason.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -168,7 +182,11 @@ impl From<Contact> for ContactView {
             attempts: c.attempts,
             duration_seconds: c.last_duration_seconds,
             last_call_at: c.last_call_at,
-            next_attempt_at: if c.state.is_dialable() { c.next_attempt_at } else { None },
+            next_attempt_at: if c.state.is_dialable() {
+                c.next_attempt_at
+            } else {
+                None
+            },
             failure_reason: c.failure_reason,
             row: c.row,
             metadata: c.metadata,
@@ -217,7 +235,13 @@ pub struct PreviewRow {
 
 impl From<&ParsedContact> for PreviewRow {
     fn from(c: &ParsedContact) -> Self {
-        PreviewRow { row: c.row, phone: c.phone.clone(), name: c.name.clone(), metadata: c.metadata.clone(), timezone: c.timezone.clone() }
+        PreviewRow {
+            row: c.row,
+            phone: c.phone.clone(),
+            name: c.name.clone(),
+            metadata: c.metadata.clone(),
+            timezone: c.timezone.clone(),
+        }
     }
 }
 
@@ -238,7 +262,12 @@ pub struct AgentView {
 
 impl From<StoredAgent> for AgentView {
     fn from(a: StoredAgent) -> Self {
-        AgentView { id: a.agent.id, name: a.agent.name, prompt_text: a.agent.prompt_text, created_at: a.created_at }
+        AgentView {
+            id: a.agent.id,
+            name: a.agent.name,
+            prompt_text: a.agent.prompt_text,
+            created_at: a.created_at,
+        }
     }
 }
 
@@ -268,7 +297,11 @@ pub fn new_id() -> String {
 
 /// Ids in paths are ours: anything else cannot name a campaign, so it is simply not found.
 fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A file name safe to use in an S3 key: the base name, odd characters replaced.
@@ -276,17 +309,30 @@ pub fn safe_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
     let cleaned: String = base
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
     let cleaned = cleaned.trim_start_matches('.').to_string();
-    if cleaned.is_empty() { "contacts.csv".to_string() } else { cleaned }
+    if cleaned.is_empty() {
+        "contacts.csv".to_string()
+    } else {
+        cleaned
+    }
 }
 
 /// The Content-Type the presigned PUT is signed for, from the file's extension. Never a form
 /// type (moto stores an empty body for those).
 pub fn upload_content_type(file_name: &str) -> &'static str {
-    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "csv" => "text/csv",
         "tsv" | "tab" => "text/tab-separated-values",
@@ -303,7 +349,10 @@ fn parse_options(settings: &Settings, max_file_bytes: u64) -> ParseOptions {
         default_region: settings.default_region.clone(),
         phone_column: settings.phone_column.clone(),
         name_column: settings.name_column.clone(),
-        limits: Limits { max_file_bytes, ..Limits::default() },
+        limits: Limits {
+            max_file_bytes,
+            ..Limits::default()
+        },
     }
 }
 
@@ -317,17 +366,32 @@ fn import_error(e: ImportError, upload_hint: bool) -> ServiceError {
 }
 
 /// The agent a campaign names must be one of the caller's; the campaign keeps a snapshot.
-async fn agent_snapshot(deps: &Deps, owner: &str, agent_id: &str) -> Result<AgentSnapshot, ServiceError> {
+async fn agent_snapshot(
+    deps: &Deps,
+    owner: &str,
+    agent_id: &str,
+) -> Result<AgentSnapshot, ServiceError> {
     if !plausible_id(agent_id) {
         return Err(FieldError::new("agent_id", format!("there is no agent {agent_id:?}")).into());
     }
     match deps.repo.get_agent(owner, agent_id).await? {
         Some(a) => Ok(a.agent),
-        None => Err(FieldError::new("agent_id", format!("there is no agent {agent_id:?}; create one with POST /agents")).into()),
+        None => Err(FieldError::new(
+            "agent_id",
+            format!("there is no agent {agent_id:?}; create one with POST /agents"),
+        )
+        .into()),
     }
 }
 
-fn new_campaign(id: &str, owner: &str, settings: Settings, agent: AgentSnapshot, import_state: ImportState, now: DateTime<Utc>) -> Campaign {
+fn new_campaign(
+    id: &str,
+    owner: &str,
+    settings: Settings,
+    agent: AgentSnapshot,
+    import_state: ImportState,
+    now: DateTime<Utc>,
+) -> Campaign {
     Campaign {
         id: id.to_string(),
         owner: owner.to_string(),
@@ -350,7 +414,11 @@ fn new_campaign(id: &str, owner: &str, settings: Settings, agent: AgentSnapshot,
 }
 
 /// Validate settings for a new campaign and resolve its agent.
-pub async fn validate_new(deps: &Deps, owner: &str, input: SettingsInput) -> Result<(Settings, AgentSnapshot), ServiceError> {
+pub async fn validate_new(
+    deps: &Deps,
+    owner: &str,
+    input: SettingsInput,
+) -> Result<(Settings, AgentSnapshot), ServiceError> {
     let settings = input.validate(deps.clock.now(), true)?;
     let agent = agent_snapshot(deps, owner, &settings.agent_id).await?;
     Ok((settings, agent))
@@ -368,11 +436,26 @@ pub async fn create_draft(
     let now = deps.clock.now();
     let file = safe_file_name(file_name.unwrap_or("contacts.csv"));
     let key = format!("{}{file}", upload_prefix(owner, campaign_id));
-    let mut campaign = new_campaign(campaign_id, owner, settings, agent, ImportState::AwaitingUpload, now);
+    let mut campaign = new_campaign(
+        campaign_id,
+        owner,
+        settings,
+        agent,
+        ImportState::AwaitingUpload,
+        now,
+    );
     campaign.upload_key = Some(key.clone());
     deps.repo.put_new_campaign(&campaign).await?;
-    let upload = deps.blobs.presign_put(&key, upload_content_type(&file), UPLOAD_URL_TTL).await?;
-    Ok(DraftCreated { campaign_id: campaign_id.to_string(), campaign: (&campaign).into(), upload, upload_key: key })
+    let upload = deps
+        .blobs
+        .presign_put(&key, upload_content_type(&file), UPLOAD_URL_TTL)
+        .await?;
+    Ok(DraftCreated {
+        campaign_id: campaign_id.to_string(),
+        campaign: (&campaign).into(),
+        upload,
+        upload_key: key,
+    })
 }
 
 /// `POST /campaigns/create`: parse the file in the request, create the draft, write the
@@ -387,17 +470,31 @@ pub async fn create_with_file(
     max_file_bytes: u64,
 ) -> Result<CreatedWithFile, ServiceError> {
     let (settings, agent) = validate_new(deps, owner, input).await?;
-    let parsed = parse_file(bytes, file_name, &parse_options(&settings, max_file_bytes)).map_err(|e| import_error(e, true))?;
+    let parsed = parse_file(bytes, file_name, &parse_options(&settings, max_file_bytes))
+        .map_err(|e| import_error(e, true))?;
     let now = deps.clock.now();
     // Created awaiting its contacts; `import_parsed` takes the import lease and records the
     // report and counters exactly as the ingest function does for an uploaded file.
-    let campaign = new_campaign(campaign_id, owner, settings, agent, ImportState::AwaitingUpload, now);
+    let campaign = new_campaign(
+        campaign_id,
+        owner,
+        settings,
+        agent,
+        ImportState::AwaitingUpload,
+        now,
+    );
     deps.repo.put_new_campaign(&campaign).await?;
-    let outcome = crate::service::import::import_parsed(&deps.repo, campaign_id, &parsed, now).await.map_err(|e| match e {
-        crate::service::import::ImportServiceError::Repo(r) => ServiceError::from(r),
-        other => ServiceError::Internal(format!("import of campaign {campaign_id}: {other}")),
-    })?;
-    let campaign = deps.repo.get_campaign(campaign_id).await?.ok_or(ServiceError::NotFound)?;
+    let outcome = crate::service::import::import_parsed(&deps.repo, campaign_id, &parsed, now)
+        .await
+        .map_err(|e| match e {
+            crate::service::import::ImportServiceError::Repo(r) => ServiceError::from(r),
+            other => ServiceError::Internal(format!("import of campaign {campaign_id}: {other}")),
+        })?;
+    let campaign = deps
+        .repo
+        .get_campaign(campaign_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok(CreatedWithFile {
         campaign_id: campaign_id.to_string(),
         contacts_imported: outcome.imported,
@@ -410,10 +507,22 @@ pub async fn create_with_file(
 }
 
 /// `POST /campaigns/preview`: what an import of this file would do; nothing is stored.
-pub fn preview(bytes: &[u8], file_name: &str, opts: &ParseOptions) -> Result<Preview, ServiceError> {
+pub fn preview(
+    bytes: &[u8],
+    file_name: &str,
+    opts: &ParseOptions,
+) -> Result<Preview, ServiceError> {
     let parsed = parse_file(bytes, file_name, opts).map_err(|e| import_error(e, false))?;
-    let rows = parsed.contacts.iter().take(PREVIEW_ROWS).map(PreviewRow::from).collect();
-    Ok(Preview { report: parsed.report, rows })
+    let rows = parsed
+        .contacts
+        .iter()
+        .take(PREVIEW_ROWS)
+        .map(PreviewRow::from)
+        .collect();
+    Ok(Preview {
+        report: parsed.report,
+        rows,
+    })
 }
 
 /// Parse options for a preview from optional hints (region, columns).
@@ -423,15 +532,25 @@ pub fn preview_options(
     name_column: Option<String>,
     max_file_bytes: u64,
 ) -> Result<ParseOptions, ServiceError> {
-    let region = default_region.unwrap_or_else(|| "US".into()).trim().to_ascii_uppercase();
+    let region = default_region
+        .unwrap_or_else(|| "US".into())
+        .trim()
+        .to_ascii_uppercase();
     if region.len() != 2 || !crate::import::phone::is_supported_region(&region) {
-        return Err(FieldError::new("default_region", "default_region must be a two-letter ISO 3166 region code such as US").into());
+        return Err(FieldError::new(
+            "default_region",
+            "default_region must be a two-letter ISO 3166 region code such as US",
+        )
+        .into());
     }
     Ok(ParseOptions {
         default_region: region,
         phone_column: phone_column.filter(|s| !s.trim().is_empty()),
         name_column: name_column.filter(|s| !s.trim().is_empty()),
-        limits: Limits { max_file_bytes, ..Limits::default() },
+        limits: Limits {
+            max_file_bytes,
+            ..Limits::default()
+        },
     })
 }
 
@@ -442,8 +561,15 @@ pub async fn list(
     limit: u32,
     cursor: Option<&str>,
 ) -> Result<CampaignPage, ServiceError> {
-    let (campaigns, next_cursor) = deps.repo.list_campaigns(owner, state, limit, cursor).await.map_err(bad_cursor)?;
-    Ok(CampaignPage { campaigns: campaigns.iter().map(CampaignView::from).collect(), next_cursor })
+    let (campaigns, next_cursor) = deps
+        .repo
+        .list_campaigns(owner, state, limit, cursor)
+        .await
+        .map_err(bad_cursor)?;
+    Ok(CampaignPage {
+        campaigns: campaigns.iter().map(CampaignView::from).collect(),
+        next_cursor,
+    })
 }
 
 fn bad_cursor(e: RepoError) -> ServiceError {
@@ -462,7 +588,10 @@ pub async fn owned(deps: &Deps, owner: &str, id: &str) -> Result<Campaign, Servi
     if !plausible_id(id) {
         return Err(ServiceError::NotFound);
     }
-    deps.repo.get_owned_campaign(owner, id).await?.ok_or(ServiceError::NotFound)
+    deps.repo
+        .get_owned_campaign(owner, id)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 pub async fn get(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, ServiceError> {
@@ -478,14 +607,26 @@ pub async fn list_contacts(
     cursor: Option<String>,
 ) -> Result<ContactPage, ServiceError> {
     owned(deps, owner, id).await?;
-    let (contacts, next_cursor) = deps.repo.list_contacts(id, state, limit, cursor).await.map_err(bad_cursor)?;
-    Ok(ContactPage { contacts: contacts.into_iter().map(ContactView::from).collect(), next_cursor })
+    let (contacts, next_cursor) = deps
+        .repo
+        .list_contacts(id, state, limit, cursor)
+        .await
+        .map_err(bad_cursor)?;
+    Ok(ContactPage {
+        contacts: contacts.into_iter().map(ContactView::from).collect(),
+        next_cursor,
+    })
 }
 
 /// The 409 for an action the current state does not allow.
 fn not_allowed(action: Action, state: CampaignState) -> ServiceError {
     let allowed: Vec<&str> = action.allowed_from().iter().map(|s| s.as_str()).collect();
-    let mut message = format!("cannot {} a campaign that is {}; allowed from: {}", action.as_str(), state.as_str(), allowed.join(", "));
+    let mut message = format!(
+        "cannot {} a campaign that is {}; allowed from: {}",
+        action.as_str(),
+        state.as_str(),
+        allowed.join(", ")
+    );
     if action == Action::Delete && state == CampaignState::Running {
         message.push_str(" (pause it first)");
     }
@@ -493,8 +634,25 @@ fn not_allowed(action: Action, state: CampaignState) -> ServiceError {
 }
 
 /// Apply a state change; a failed condition re-reads the campaign to report its state.
-async fn transition(deps: &Deps, owner: &str, id: &str, action: Action, to: CampaignState) -> Result<Campaign, ServiceError> {
-    match deps.repo.transition(Some(owner), id, action.allowed_from(), to, deps.clock.now(), None).await {
+async fn transition(
+    deps: &Deps,
+    owner: &str,
+    id: &str,
+    action: Action,
+    to: CampaignState,
+) -> Result<Campaign, ServiceError> {
+    match deps
+        .repo
+        .transition(
+            Some(owner),
+            id,
+            action.allowed_from(),
+            to,
+            deps.clock.now(),
+            None,
+        )
+        .await
+    {
         Ok(c) => Ok(c),
         Err(RepoError::Conflict) => {
             let current = owned(deps, owner, id).await?;
@@ -513,14 +671,27 @@ pub async fn start(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, S
     }
     if c.import_state != ImportState::Imported {
         let message = match c.import_state {
-            ImportState::AwaitingUpload => "the contact file has not been uploaded yet; upload it, then start".to_string(),
-            ImportState::Importing => "the contacts are still being imported; start once the import is done".to_string(),
-            _ => format!("the contact import failed ({}); create a new campaign", c.import_error.as_deref().unwrap_or("see the import report")),
+            ImportState::AwaitingUpload => {
+                "the contact file has not been uploaded yet; upload it, then start".to_string()
+            }
+            ImportState::Importing => {
+                "the contacts are still being imported; start once the import is done".to_string()
+            }
+            _ => format!(
+                "the contact import failed ({}); create a new campaign",
+                c.import_error.as_deref().unwrap_or("see the import report")
+            ),
         };
-        return Err(ServiceError::Conflict { code: "import_not_ready", message });
+        return Err(ServiceError::Conflict {
+            code: "import_not_ready",
+            message,
+        });
     }
     if c.counters.total == 0 {
-        return Err(ServiceError::Conflict { code: "no_contacts", message: "the campaign has no contacts to call".into() });
+        return Err(ServiceError::Conflict {
+            code: "no_contacts",
+            message: "the campaign has no contacts to call".into(),
+        });
     }
     let c = transition(deps, owner, id, Action::Start, CampaignState::Pending).await?;
     wake_at_start(deps, &c).await;
@@ -530,7 +701,10 @@ pub async fn start(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, S
 /// A future start gets a one-time schedule. Failure is logged, not fatal: the dialer's
 /// minute tick starts pending campaigns whose time has come anyway.
 async fn wake_at_start(deps: &Deps, c: &Campaign) {
-    if let Some(at) = c.settings.scheduled_start_time.filter(|t| *t > deps.clock.now())
+    if let Some(at) = c
+        .settings
+        .scheduled_start_time
+        .filter(|t| *t > deps.clock.now())
         && let Err(e) = deps.wakeups.schedule_start(&c.id, at).await
     {
         tracing::warn!(campaign_id = %c.id, error = %e, "start schedule not created; the tick will start the campaign");
@@ -547,7 +721,9 @@ pub async fn pause(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, S
 pub async fn resume(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, ServiceError> {
     let c = owned(deps, owner, id).await?;
     let due = c.start_due(deps.clock.now());
-    let to = Action::Resume.target(due).ok_or_else(|| ServiceError::Internal("resume has no target".into()))?;
+    let to = Action::Resume
+        .target(due)
+        .ok_or_else(|| ServiceError::Internal("resume has no target".into()))?;
     let c = transition(deps, owner, id, Action::Resume, to).await?;
     if to == CampaignState::Pending {
         wake_at_start(deps, &c).await;
@@ -564,7 +740,11 @@ pub async fn delete(deps: &Deps, owner: &str, id: &str) -> Result<(), ServiceErr
     if !Action::Delete.allowed_from().contains(&c.state) {
         return Err(not_allowed(Action::Delete, c.state));
     }
-    match deps.repo.delete_campaign_item(owner, id, Action::Delete.allowed_from()).await {
+    match deps
+        .repo
+        .delete_campaign_item(owner, id, Action::Delete.allowed_from())
+        .await
+    {
         Ok(()) => {}
         Err(RepoError::Conflict) => {
             let current = owned(deps, owner, id).await?;
@@ -596,7 +776,11 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
 /// columns (name, then the metadata columns in file order), then the E.164 phone, state,
 /// outcome, attempts, last call time and duration. Values from the file are neutralized;
 /// the E.164 phone is ours (`+` and digits only) and stays as it is.
-pub async fn export_csv(deps: &Deps, owner: &str, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
+pub async fn export_csv(
+    deps: &Deps,
+    owner: &str,
+    id: &str,
+) -> Result<(String, Vec<u8>), ServiceError> {
     let c = owned(deps, owner, id).await?;
     let mut contacts = deps.repo.all_contacts(id).await?;
     contacts.sort_by_key(|c| c.seq);
@@ -616,24 +800,50 @@ pub async fn export_csv(deps: &Deps, owner: &str, id: &str) -> Result<(String, V
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = vec!["name".into()];
     header.extend(columns.iter().map(|h| neutralize(h).into_owned()));
-    header.extend(["phone_e164", "state", "outcome", "attempts", "last_call_at", "duration_seconds"].map(String::from));
+    header.extend(
+        [
+            "phone_e164",
+            "state",
+            "outcome",
+            "attempts",
+            "last_call_at",
+            "duration_seconds",
+        ]
+        .map(String::from),
+    );
     let csv_err = |e: csv::Error| ServiceError::Internal(format!("csv: {e}"));
     w.write_record(&header).map_err(csv_err)?;
     for ct in &contacts {
         let mut rec: Vec<String> = Vec::with_capacity(header.len());
         rec.push(neutralize(ct.name.as_deref().unwrap_or("")).into_owned());
         for col in &columns {
-            rec.push(neutralize(ct.metadata.get(col).map(String::as_str).unwrap_or("")).into_owned());
+            rec.push(
+                neutralize(ct.metadata.get(col).map(String::as_str).unwrap_or("")).into_owned(),
+            );
         }
         rec.push(ct.phone.clone());
         rec.push(ct.state.as_str().to_string());
-        rec.push(ct.outcome.map(|o| o.as_str().to_string()).unwrap_or_default());
+        rec.push(
+            ct.outcome
+                .map(|o| o.as_str().to_string())
+                .unwrap_or_default(),
+        );
         rec.push(ct.attempts.to_string());
-        rec.push(ct.last_call_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default());
-        rec.push(ct.last_duration_seconds.map(|d| d.to_string()).unwrap_or_default());
+        rec.push(
+            ct.last_call_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+        );
+        rec.push(
+            ct.last_duration_seconds
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        );
         w.write_record(&rec).map_err(csv_err)?;
     }
-    let body = w.into_inner().map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
+    let body = w
+        .into_inner()
+        .map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
     let file_name = format!("campaign-{id}.csv");
     Ok((file_name, body))
 }
@@ -643,31 +853,72 @@ pub async fn export_csv(deps: &Deps, owner: &str, id: &str) -> Result<(String, V
 pub const MAX_AGENT_NAME: usize = 200;
 pub const MAX_PROMPT_BYTES: usize = 50_000;
 
-pub async fn create_agent(deps: &Deps, owner: &str, input: AgentInput) -> Result<AgentView, ServiceError> {
-    let name = input.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).ok_or_else(|| FieldError::new("name", "name is required"))?;
+pub async fn create_agent(
+    deps: &Deps,
+    owner: &str,
+    input: AgentInput,
+) -> Result<AgentView, ServiceError> {
+    let name = input
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| FieldError::new("name", "name is required"))?;
     if name.chars().count() > MAX_AGENT_NAME {
-        return Err(FieldError::new("name", format!("name is at most {MAX_AGENT_NAME} characters")).into());
+        return Err(FieldError::new(
+            "name",
+            format!("name is at most {MAX_AGENT_NAME} characters"),
+        )
+        .into());
     }
     let prompt_text = input.prompt_text.unwrap_or_default();
     if prompt_text.len() > MAX_PROMPT_BYTES {
-        return Err(FieldError::new("prompt_text", format!("prompt_text is at most {MAX_PROMPT_BYTES} bytes")).into());
+        return Err(FieldError::new(
+            "prompt_text",
+            format!("prompt_text is at most {MAX_PROMPT_BYTES} bytes"),
+        )
+        .into());
     }
     let now = deps.clock.now();
-    let agent = AgentSnapshot { id: new_id(), name, prompt_text };
+    let agent = AgentSnapshot {
+        id: new_id(),
+        name,
+        prompt_text,
+    };
     deps.repo.put_agent(owner, &agent, now).await?;
-    Ok(AgentView { id: agent.id, name: agent.name, prompt_text: agent.prompt_text, created_at: now })
+    Ok(AgentView {
+        id: agent.id,
+        name: agent.name,
+        prompt_text: agent.prompt_text,
+        created_at: now,
+    })
 }
 
 pub async fn get_agent(deps: &Deps, owner: &str, id: &str) -> Result<AgentView, ServiceError> {
     if !plausible_id(id) {
         return Err(ServiceError::NotFound);
     }
-    deps.repo.get_agent(owner, id).await?.map(AgentView::from).ok_or(ServiceError::NotFound)
+    deps.repo
+        .get_agent(owner, id)
+        .await?
+        .map(AgentView::from)
+        .ok_or(ServiceError::NotFound)
 }
 
-pub async fn list_agents(deps: &Deps, owner: &str, limit: u32, cursor: Option<&str>) -> Result<AgentPage, ServiceError> {
-    let (agents, next_cursor) = deps.repo.list_agents(owner, limit, cursor).await.map_err(bad_cursor)?;
-    Ok(AgentPage { agents: agents.into_iter().map(AgentView::from).collect(), next_cursor })
+pub async fn list_agents(
+    deps: &Deps,
+    owner: &str,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<AgentPage, ServiceError> {
+    let (agents, next_cursor) = deps
+        .repo
+        .list_agents(owner, limit, cursor)
+        .await
+        .map_err(bad_cursor)?;
+    Ok(AgentPage {
+        agents: agents.into_iter().map(AgentView::from).collect(),
+        next_cursor,
+    })
 }
 
 #[cfg(test)]
@@ -689,7 +940,10 @@ mod tests {
         assert_eq!(safe_file_name("my list (1).csv"), "my_list__1_.csv");
         assert_eq!(safe_file_name(""), "contacts.csv");
         assert_eq!(safe_file_name(".hidden"), "hidden");
-        assert_eq!(upload_content_type("a.XLSX"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        assert_eq!(
+            upload_content_type("a.XLSX"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
         assert_eq!(upload_content_type("a.csv"), "text/csv");
     }
 }
