@@ -678,3 +678,86 @@ async fn the_record_counts_calls_in_flight() {
         .expect("json");
     assert_eq!(record.calls.len(), 1);
 }
+
+#[tokio::test]
+async fn reversed_callbacks_carry_their_sequence_numbers() {
+    let script = Script::default().with(
+        "+12025550160",
+        Behaviour::completed(10).callbacks(CallbackMode::Reverse),
+    );
+    let (sim, client) = sim(script).await;
+    let rx = receiver(&sim.auth_token, StatusCode::OK).await;
+    let sid = client
+        .create_call(&req("+12025550160", rx.url(1), false))
+        .await
+        .expect("created")
+        .sid;
+    let got = eventually("four callbacks", || {
+        Some(rx.for_call(&sid)).filter(|g| g.len() == 4)
+    })
+    .await;
+    let pairs: Vec<(&str, u32)> = got.iter().map(|g| (g.status(), g.seq())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("completed", 3),
+            ("in-progress", 2),
+            ("ringing", 1),
+            ("initiated", 0)
+        ]
+    );
+    // What a webhook keeps: the highest SequenceNumber, whatever the arrival order.
+    let kept = got.iter().max_by_key(|g| g.seq()).expect("some");
+    assert_eq!(kept.status(), "completed");
+}
+
+#[tokio::test]
+async fn service_unavailable_is_retryable() {
+    let (_sim, client) = sim(Script::default().with(
+        "+12025550161",
+        Behaviour {
+            reject_503: 1,
+            ..Behaviour::completed(1)
+        },
+    ))
+    .await;
+    let r = req("+12025550161", "http://127.0.0.1:9/x".into(), false);
+    assert!(matches!(
+        client.create_call(&r).await,
+        Err(TelephonyError::Retryable { status: 503, .. })
+    ));
+    client
+        .create_call(&r)
+        .await
+        .expect("accepted after the 503");
+}
+
+#[tokio::test]
+async fn a_lost_create_answer_is_a_transport_error_for_a_call_that_exists() {
+    let (sim, _) = sim(Script::default().with(
+        "+12025550162",
+        Behaviour {
+            lost_response: Some(30.0),
+            ..Behaviour::completed(5)
+        },
+    ))
+    .await;
+    let mut cfg = sim.twilio_config(FROM);
+    cfg.timeout = Duration::from_millis(300);
+    let client = TwilioClient::new(cfg).expect("client");
+    let since = Utc::now() - chrono::Duration::seconds(1);
+    let r = req("+12025550162", "http://127.0.0.1:9/x".into(), false);
+    assert!(matches!(
+        client.create_call(&r).await,
+        Err(TelephonyError::Transport(_))
+    ));
+    // The watchdog's way back to it: list the calls to the number since the attempt began.
+    let sid = sim.record().calls_to("+12025550162")[0].sid.clone();
+    ended(&sim, &sid).await;
+    let found = client.calls_to("+12025550162", since).await.expect("list");
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].sid.as_str(), found[0].status),
+        (sid.as_str(), CallStatus::Completed)
+    );
+}

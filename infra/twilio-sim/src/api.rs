@@ -125,15 +125,43 @@ async fn create(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if let Some(r) = unauthorized(&shared, &headers, &account) {
-        return r;
+    let (created, withhold, generation) = match place(&shared, &account, &headers, &body) {
+        Ok(placed) => placed,
+        Err(refused) => return refused,
+    };
+    if let Some(secs) = withhold.filter(|s| *s > 0.0) {
+        // Hold the answer (the call exists and proceeds); give up early on reset/shutdown.
+        let until =
+            tokio::time::Instant::now() + std::time::Duration::from_secs_f64(secs.min(3600.0));
+        while tokio::time::Instant::now() < until
+            && shared.generation.load(Ordering::SeqCst) == generation
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
-    let Ok(form) = serde_urlencoded::from_str::<Vec<(String, String)>>(&body) else {
-        return twilio_error(
+    created
+}
+
+/// The created answer, how long to withhold it, the generation it was placed in.
+type Placed = (Response, Option<f64>, u64);
+
+/// Validates and places the call (starting its timeline). No await inside: the state lock
+/// is held throughout, so concurrent creates are serialised like one account's API.
+fn place(
+    shared: &Arc<Shared>,
+    account: &str,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<Placed, Response> {
+    if let Some(r) = unauthorized(shared, headers, account) {
+        return Err(r);
+    }
+    let Ok(form) = serde_urlencoded::from_str::<Vec<(String, String)>>(body) else {
+        return Err(twilio_error(
             StatusCode::BAD_REQUEST,
             20001,
             "Could not parse the form body",
-        );
+        ));
     };
     let to = first(&form, "To").unwrap_or_default().to_string();
     let now = Utc::now();
@@ -144,7 +172,7 @@ async fn create(
             status: status.as_u16(),
             code,
         });
-        twilio_error(status, code, message)
+        Err::<Placed, Response>(twilio_error(status, code, message))
     };
     let mut st = shared.lock();
     if to.is_empty() {
@@ -201,6 +229,16 @@ async fn create(
             StatusCode::TOO_MANY_REQUESTS,
             20429,
             "Too Many Requests",
+        );
+    }
+    if counters.rejected_503 < behaviour.reject_503 {
+        counters.rejected_503 += 1;
+        tracing::info!(to = %mask_phone(&to), "scripted: 503 on create");
+        return reject(
+            &mut st,
+            StatusCode::SERVICE_UNAVAILABLE,
+            20503,
+            "Service Unavailable",
         );
     }
     if let Some(code) = behaviour.reject_code {
@@ -260,8 +298,13 @@ async fn create(
         behaviour,
     };
     let generation = shared.generation.load(Ordering::SeqCst);
+    let withhold = plan.behaviour.lost_response;
     tokio::spawn(timeline::run(shared.clone(), plan, generation));
-    (StatusCode::CREATED, Json(body)).into_response()
+    Ok((
+        (StatusCode::CREATED, Json(body)).into_response(),
+        withhold,
+        generation,
+    ))
 }
 
 async fn fetch(

@@ -146,6 +146,7 @@ pub fn max_in_flight(calls: &[CallRecord]) -> usize {
 struct Counters {
     created: usize,
     rejected_429: u32,
+    rejected_503: u32,
 }
 
 #[derive(Debug, Default)]

@@ -31,6 +31,9 @@ pub enum CallbackMode {
     /// `initiated` on time; `ringing` and `in-progress` held back and delivered after the
     /// terminal callback.
     OutOfOrder,
+    /// Every callback held until the call ends, then delivered newest first (terminal,
+    /// in-progress, ringing, initiated): only `SequenceNumber` tells the order.
+    Reverse,
     /// The terminal callback never comes (the call still ends: fetch shows it).
     LoseTerminal,
     /// No callback at all.
@@ -56,6 +59,14 @@ pub struct Behaviour {
     /// The first N creates for this number are refused with 429 (then accepted).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reject_429: u32,
+    /// After any 429s, the next N creates for this number are refused with 503 (then accepted).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reject_503: u32,
+    /// The call is created, but the answer to the create is withheld for `lost_response`
+    /// seconds (real time, not scaled), so a client with a shorter timeout sees a transport
+    /// error for a call that exists (the "did it get created?" case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_response: Option<f64>,
     /// Refuse every create with 400 and this Twilio error code (e.g. 21211 invalid number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_code: Option<i64>,

@@ -142,67 +142,45 @@ pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, generation: u64) {
             step.after,
             now,
         );
+        let status = step.status.as_str();
+        let send = |seq: u32, params: Vec<(String, String)>, status: String, duplicate: bool| {
+            let (shared, sid, url) = (&shared, &plan.sid, &url);
+            async move {
+                deliver(
+                    shared, sid, url, seq, &params, &status, duplicate, generation,
+                )
+                .await
+            }
+        };
         match plan.behaviour.callbacks {
             CallbackMode::None => {}
             CallbackMode::LoseTerminal if terminal => {
-                tracing::info!(call_sid = %plan.sid, status = step.status.as_str(), "scripted: terminal callback lost");
+                tracing::info!(call_sid = %plan.sid, status, "scripted: terminal callback lost");
             }
             CallbackMode::Normal | CallbackMode::LoseTerminal => {
-                deliver(
-                    &shared,
-                    &plan.sid,
-                    &url,
-                    this_seq,
-                    &params,
-                    step.status.as_str(),
-                    false,
-                    generation,
-                )
-                .await;
+                send(this_seq, params, status.into(), false).await;
             }
             CallbackMode::Twice => {
-                deliver(
-                    &shared,
-                    &plan.sid,
-                    &url,
-                    this_seq,
-                    &params,
-                    step.status.as_str(),
-                    false,
-                    generation,
-                )
-                .await;
-                deliver(
-                    &shared,
-                    &plan.sid,
-                    &url,
-                    this_seq,
-                    &params,
-                    step.status.as_str(),
-                    true,
-                    generation,
-                )
-                .await;
+                send(this_seq, params.clone(), status.into(), false).await;
+                send(this_seq, params, status.into(), true).await;
             }
             CallbackMode::OutOfOrder => {
                 if matches!(step.status, CallStatus::Ringing | CallStatus::InProgress) {
-                    held.push((this_seq, params, step.status.as_str().to_string()));
+                    held.push((this_seq, params, status.into()));
                 } else {
-                    deliver(
-                        &shared,
-                        &plan.sid,
-                        &url,
-                        this_seq,
-                        &params,
-                        step.status.as_str(),
-                        false,
-                        generation,
-                    )
-                    .await;
+                    send(this_seq, params, status.into(), false).await;
                     if terminal {
                         for (s, p, st) in held.drain(..) {
-                            deliver(&shared, &plan.sid, &url, s, &p, &st, false, generation).await;
+                            send(s, p, st, false).await;
                         }
+                    }
+                }
+            }
+            CallbackMode::Reverse => {
+                held.push((this_seq, params, status.into()));
+                if terminal {
+                    for (s, p, st) in held.drain(..).rev() {
+                        send(s, p, st, false).await;
                     }
                 }
             }

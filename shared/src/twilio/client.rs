@@ -111,8 +111,11 @@ impl TwilioClient {
             ("StatusCallbackEvent", "ringing"),
             ("StatusCallbackEvent", "answered"),
             ("StatusCallbackEvent", "completed"),
-            ("Timeout", timeout.as_str()),
         ];
+        // 0 means "Twilio's default" (60 s) rather than an invalid Timeout.
+        if req.timeout_seconds > 0 {
+            form.push(("Timeout", timeout.as_str()));
+        }
         if req.machine_detection {
             form.push(("MachineDetection", "Enable"));
         }
