@@ -16,7 +16,7 @@ use shared::twilio::client::format_date;
 
 use crate::script::Script;
 use crate::timeline;
-use crate::{CallRecord, Counters, Rejection, Shared};
+use crate::{CallRecord, Rejection, Shared};
 
 type S = State<Arc<Shared>>;
 
@@ -127,7 +127,7 @@ async fn create(
 ) -> Response {
     let (created, withhold, generation) = match place(&shared, &account, &headers, &body) {
         Ok(placed) => placed,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if let Some(secs) = withhold.filter(|s| *s > 0.0) {
         // Hold the answer (the call exists and proceeds); give up early on reset/shutdown.
@@ -152,16 +152,16 @@ fn place(
     account: &str,
     headers: &HeaderMap,
     body: &str,
-) -> Result<Placed, Response> {
+) -> Result<Placed, Box<Response>> {
     if let Some(r) = unauthorized(shared, headers, account) {
-        return Err(r);
+        return Err(Box::new(r));
     }
     let Ok(form) = serde_urlencoded::from_str::<Vec<(String, String)>>(body) else {
-        return Err(twilio_error(
+        return Err(Box::new(twilio_error(
             StatusCode::BAD_REQUEST,
             20001,
             "Could not parse the form body",
-        ));
+        )));
     };
     let to = first(&form, "To").unwrap_or_default().to_string();
     let now = Utc::now();
@@ -172,7 +172,7 @@ fn place(
             status: status.as_u16(),
             code,
         });
-        Err::<Placed, Response>(twilio_error(status, code, message))
+        Err::<Placed, Box<Response>>(Box::new(twilio_error(status, code, message)))
     };
     let mut st = shared.lock();
     if to.is_empty() {
@@ -217,10 +217,7 @@ fn place(
         let msg = format!("The 'To' number {to} is not a valid phone number.");
         return reject(&mut st, StatusCode::BAD_REQUEST, 21211, &msg);
     }
-    let counters = st
-        .counters
-        .entry(to.clone())
-        .or_insert_with(Counters::default);
+    let counters = st.counters.entry(to.clone()).or_default();
     if counters.rejected_429 < behaviour.reject_429 {
         counters.rejected_429 += 1;
         tracing::info!(to = %mask_phone(&to), "scripted: 429 on create");
