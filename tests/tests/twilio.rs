@@ -434,6 +434,11 @@ async fn unknown_call_is_none_and_unreachable_twilio_is_transport() {
             .await,
         Err(TelephonyError::Transport(_))
     ));
+    // The error (which gets logged) never carries the number from the listing's query.
+    match dead.calls_to("+12025550100", Utc::now()).await {
+        Err(TelephonyError::Transport(msg)) => assert!(!msg.contains("5550100"), "{msg}"),
+        other => panic!("expected Transport, got {other:?}"),
+    }
 }
 
 #[tokio::test]

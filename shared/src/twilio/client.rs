@@ -126,15 +126,20 @@ impl TwilioClient {
             .form(&form)
             .send()
             .await;
-        let resp = sent.map_err(|e| transport("create", &e))?;
+        let resp = sent.map_err(|e| transport("create", e))?;
         let status = resp.status().as_u16();
         let body = resp
             .text()
             .await
-            .map_err(|e| transport("create (reading the answer)", &e))?;
+            .map_err(|e| transport("create (reading the answer)", e))?;
         if !(200..300).contains(&status) {
             let err = classify(status, &body);
-            tracing::warn!(to = %mask_phone(&req.to), status, error = %err, "twilio refused the call");
+            // Twilio's message can quote the number, so only the code is logged here.
+            let code = match &err {
+                TelephonyError::Rejected { code, .. } => *code,
+                _ => None,
+            };
+            tracing::warn!(to = %mask_phone(&req.to), status, code, "twilio refused the call");
             return Err(err);
         }
         let call: ApiCall = serde_json::from_str(&body)
@@ -160,12 +165,12 @@ impl TwilioClient {
             .basic_auth(&creds.account_sid, Some(&creds.auth_token))
             .send()
             .await
-            .map_err(|e| transport("fetch", &e))?;
+            .map_err(|e| transport("fetch", e))?;
         let status = resp.status().as_u16();
         let body = resp
             .text()
             .await
-            .map_err(|e| transport("fetch (reading the answer)", &e))?;
+            .map_err(|e| transport("fetch (reading the answer)", e))?;
         if status == 404 {
             return Ok(None);
         }
@@ -201,12 +206,12 @@ impl TwilioClient {
                 .basic_auth(&creds.account_sid, Some(&creds.auth_token))
                 .send()
                 .await
-                .map_err(|e| transport("list", &e))?;
+                .map_err(|e| transport("list", e))?;
             let status = resp.status().as_u16();
             let body = resp
                 .text()
                 .await
-                .map_err(|e| transport("list (reading the answer)", &e))?;
+                .map_err(|e| transport("list (reading the answer)", e))?;
             if !(200..300).contains(&status) {
                 return Err(classify(status, &body));
             }
@@ -262,8 +267,7 @@ impl Telephony for TwilioClient {
     }
 }
 
-fn transport(what: &str, e: &reqwest::Error) -> TelephonyError {
-    // reqwest's Display includes the URL, which holds the account sid but no secret.
+fn transport(what: &str, e: reqwest::Error) -> TelephonyError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -271,8 +275,17 @@ fn transport(what: &str, e: &reqwest::Error) -> TelephonyError {
     } else {
         "failed"
     };
-    tracing::warn!(op = what, kind, error = %e, "twilio request failed");
-    TelephonyError::Transport(format!("{what} {kind}: {e}"))
+    // Without the URL: a listing's query string holds the number being looked up.
+    let e = e.without_url();
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::warn!(op = what, kind, error = %detail, "twilio request failed");
+    TelephonyError::Transport(format!("{what} {kind}: {detail}"))
 }
 
 /// Twilio's error body: `{"code": 21211, "message": "...", "more_info": "...", "status": 400}`.
