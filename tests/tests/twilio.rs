@@ -766,3 +766,36 @@ async fn a_lost_create_answer_is_a_transport_error_for_a_call_that_exists() {
         (sid.as_str(), CallStatus::Completed)
     );
 }
+
+#[tokio::test]
+async fn over_the_account_rate_calls_wait_queued() {
+    // 1 call/s, each simulated second 20 ms: five creates at once start over >= 80 ms.
+    let (sim, client) = sim_with(SimConfig {
+        time_scale: 0.02,
+        calls_per_second: Some(1.0),
+        script: Script::default().with("+12025550170", Behaviour::completed(1)),
+        ..SimConfig::default()
+    })
+    .await;
+    let r = req("+12025550170", "http://127.0.0.1:9/x".into(), false);
+    let mut sids = Vec::new();
+    for _ in 0..5 {
+        sids.push(client.create_call(&r).await.expect("created").sid);
+    }
+    let last = client
+        .fetch_call(&sids[4])
+        .await
+        .expect("fetch")
+        .expect("exists");
+    assert_eq!(last.status, CallStatus::Queued, "still waiting its turn");
+    for sid in &sids {
+        ended(&sim, sid).await;
+    }
+    let rec = sim.record();
+    let first_created = rec.calls[0].created_at;
+    let last_started = rec.calls[4].started_at.expect("started");
+    assert!(
+        last_started - first_created >= chrono::Duration::milliseconds(80),
+        "{last_started} - {first_created}"
+    );
+}

@@ -278,6 +278,17 @@ fn place(
         callbacks: Vec::new(),
     };
     let body = call_json(&rec, &shared.account_sid);
+    // Twilio's per-account rate: each call leaves the queue one interval after the last.
+    let queued_for = match shared.calls_per_second {
+        Some(cps) => {
+            let interval = shared.scaled(1.0 / cps);
+            let now = tokio::time::Instant::now();
+            let slot = st.next_dequeue.map_or(now, |n| n.max(now));
+            st.next_dequeue = Some(slot + interval);
+            slot - now
+        }
+        None => std::time::Duration::ZERO,
+    };
     let i = st.calls.len();
     st.calls.push(rec);
     st.index.insert(sid.clone(), i);
@@ -293,6 +304,7 @@ fn place(
         machine_detection,
         timeout,
         behaviour,
+        queued_for,
     };
     let generation = shared.generation.load(Ordering::SeqCst);
     let withhold = plan.behaviour.lost_response;

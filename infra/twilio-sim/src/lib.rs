@@ -40,6 +40,10 @@ pub struct SimConfig {
     pub time_scale: f64,
     /// The most calls one list page returns (Twilio allows 1000); small values exercise paging.
     pub max_page_size: usize,
+    /// Twilio's outbound rate per account (1 call/s by default on Twilio): calls created
+    /// faster stay `queued` until their turn, as Twilio queues them. `None`: no queueing.
+    /// In simulated time (scaled by `time_scale`).
+    pub calls_per_second: Option<f64>,
     /// The script in force at start and after `POST /sim/reset`.
     pub script: Script,
 }
@@ -52,6 +56,7 @@ impl Default for SimConfig {
             auth_token: DEFAULT_AUTH_TOKEN.into(),
             time_scale: 1.0,
             max_page_size: 1000,
+            calls_per_second: None,
             script: Script::default(),
         }
     }
@@ -156,6 +161,8 @@ struct State {
     calls: Vec<CallRecord>,
     index: HashMap<String, usize>,
     rejected: Vec<Rejection>,
+    /// When the next call may leave the queue (with `calls_per_second`).
+    next_dequeue: Option<tokio::time::Instant>,
 }
 
 impl State {
@@ -171,6 +178,7 @@ struct Shared {
     auth_token: String,
     time_scale: f64,
     max_page_size: usize,
+    calls_per_second: Option<f64>,
     initial_script: Script,
     state: Mutex<State>,
     /// Bumped by reset and shutdown: a call's timeline stops when it changes.
@@ -298,6 +306,7 @@ pub async fn spawn(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         auth_token: cfg.auth_token.clone(),
         time_scale: cfg.time_scale,
         max_page_size: cfg.max_page_size.max(1),
+        calls_per_second: cfg.calls_per_second.filter(|r| r.is_finite() && *r > 0.0),
         initial_script: cfg.script.clone(),
         state: Mutex::new(State {
             script: cfg.script,

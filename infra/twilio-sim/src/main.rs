@@ -26,6 +26,9 @@ struct Args {
     /// Most calls per list page.
     #[arg(long, default_value_t = 1000)]
     max_page_size: usize,
+    /// Twilio's outbound rate (calls/s, simulated time); faster creates wait `queued`.
+    #[arg(long)]
+    calls_per_second: Option<f64>,
 }
 
 #[tokio::main]
@@ -47,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         auth_token: args.auth_token,
         time_scale: args.time_scale,
         max_page_size: args.max_page_size,
+        calls_per_second: args.calls_per_second,
         script,
     })
     .await?;

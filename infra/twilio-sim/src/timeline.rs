@@ -74,6 +74,8 @@ pub(crate) struct Plan {
     pub machine_detection: bool,
     pub timeout: u32,
     pub behaviour: Behaviour,
+    /// Real time the call waits in Twilio's queue before it is initiated.
+    pub queued_for: std::time::Duration,
 }
 
 /// A callback held back: sequence number, form, status.
@@ -92,6 +94,7 @@ pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, generation: u64) {
             }
         })
     });
+    tokio::time::sleep(plan.queued_for).await;
     for step in steps(&plan.behaviour, plan.timeout) {
         tokio::time::sleep(shared.scaled(step.after)).await;
         if shared.generation.load(Ordering::SeqCst) != generation {
