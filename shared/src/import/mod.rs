@@ -216,9 +216,8 @@ fn detect(bytes: &[u8], ext: &str) -> Result<Kind, ImportError> {
         "xlsx" | "xlsm" => Err(ImportError::Corrupt("xlsx: not a zip archive".into())),
         "xls" => Err(ImportError::Corrupt("xls: not an OLE compound file".into())),
         "ods" => Err(ImportError::Corrupt("ods: not a zip archive".into())),
-        other if text::looks_like_text(bytes) && other.len() <= 4 => {
-            Err(ImportError::UnsupportedFormat(other.to_string()))
-        }
+        // Text under an unknown extension (contacts.dat, export.list) is still text.
+        _ if text::looks_like_text(bytes) => Ok(Kind::Text),
         other => Err(ImportError::UnsupportedFormat(other.to_string())),
     }
 }

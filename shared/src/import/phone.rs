@@ -5,7 +5,11 @@ use rlibphonenumber::{
     PHONE_NUMBER_UTIL, ParseError, PhoneNumber, PhoneNumberFormat, Region, ValidationError,
 };
 
-use super::tz_table::{PREFIXES, ZONES};
+use super::tz_table::{MAX_PREFIX_LEN, PREFIXES, ZONES};
+
+/// The library itself, for the differential test's corpus generator (example numbers).
+#[doc(hidden)]
+pub use rlibphonenumber;
 
 /// Why a value is not an importable phone number. The strings are the `reason` of a
 /// [`super::RowError`]; they are part of the report's contract.
@@ -59,9 +63,40 @@ pub(crate) fn region_of(code: &str) -> Option<Region> {
 }
 
 /// libphonenumber's verdict on `raw` with `region` as the default region: `parse`, then
-/// `is_valid_number`, then E.164. This is the only path numbers take (no fast path: see
-/// docs/parser.md for the measurements that decided it).
+/// `is_valid_number`, then E.164.
+///
+/// Fast path: a plain North American number ("(202) 555-0123", "+1 202 555 0123",
+/// "12025550123", ...) skips `parse` (its regexes are most of the cost) and goes straight
+/// to `is_valid_number` on (1, the ten digits). It only ever *accepts*: when that number is
+/// not valid, the full path decides, so every rejection and its reason are libphonenumber's
+/// own. tests/tests/parser_differential.rs checks the two paths agree (see docs/parser.md).
 pub fn normalize(raw: &str, region: Region) -> Result<Normalized, Rejection> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    if let Some(nsn) = nanp_digits(trimmed, region == Region::US || region == Region::CA) {
+        let number = PhoneNumber {
+            country_code: 1,
+            national_number: nsn,
+            ..PhoneNumber::default()
+        };
+        // is_valid_number picks the region first: for +1 it tries US first (the main
+        // region, no leading-digits rule), and takes it when the number has a type there;
+        // then validates for that region. A number valid for US is therefore valid, and
+        // this one call does the work of both. Anything else takes the full path.
+        if PHONE_NUMBER_UTIL.is_valid_number_for_region(&number, Region::US) {
+            let mut e164 = String::with_capacity(12);
+            e164.push_str("+1");
+            e164.push_str(itoa_u64(nsn).as_str());
+            return Ok(Normalized { e164, extension: None });
+        }
+    }
+    normalize_full(trimmed, region)
+}
+
+/// The full path alone (no fast path): the benchmark's and the tests' reference.
+pub fn normalize_full(raw: &str, region: Region) -> Result<Normalized, Rejection> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(Rejection::Empty);
@@ -76,6 +111,75 @@ pub fn normalize(raw: &str, region: Region) -> Result<Normalized, Rejection> {
         });
     }
     Ok(to_normalized(number))
+}
+
+/// The ten-digit national number of a plain NANP spelling: only digits and ` -.()`,
+/// ten digits (when the default region is US/CA), or eleven starting with 1, optionally
+/// after a leading `+`. Anything else (letters, extensions, other punctuation, other
+/// lengths, long inputs) returns None and takes the full path.
+fn nanp_digits(s: &str, nanp_region: bool) -> Option<u64> {
+    let bytes = s.as_bytes();
+    if bytes.len() > 32 {
+        return None;
+    }
+    let (plus, rest) = match bytes.split_first() {
+        Some((b'+', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    if plus && !rest.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    if !plus && !nanp_region {
+        return None;
+    }
+    let mut n: u64 = 0;
+    let mut digits = 0u32;
+    for &c in rest {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 11 {
+                    return None;
+                }
+                n = n * 10 + u64::from(c - b'0');
+            }
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => return None,
+        }
+    }
+    const TEN: u64 = 10_000_000_000;
+    match digits {
+        10 if !plus => Some(n),
+        11 if n / TEN == 1 => Some(n % TEN),
+        _ => None,
+    }
+}
+
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.buf.get(self.start..).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+fn itoa_u64(mut n: u64) -> Digits {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    Digits { buf, start: i }
 }
 
 /// [`normalize`] with the region given as a code ("US"); an unsupported code is an error.
@@ -113,7 +217,7 @@ pub fn timezone_for(e164: &str) -> Option<&'static str> {
         return None;
     }
     // Longest prefix first: a longer entry (even an ambiguous one) overrides a shorter one.
-    for len in (1..=digits.len()).rev() {
+    for len in (1..=digits.len().min(MAX_PREFIX_LEN)).rev() {
         let prefix = digits.get(..len)?;
         if let Ok(i) = PREFIXES.binary_search_by(|(p, _)| (*p).cmp(prefix)) {
             let zone = PREFIXES.get(i)?.1;

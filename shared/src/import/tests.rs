@@ -402,3 +402,29 @@ fn never_panics_on_mutated_input() {
         }
     }
 }
+
+#[test]
+fn fast_path_agrees_with_the_full_path() {
+    // The fast path relies on US being the main region of +1.
+    assert_eq!(
+        phone::rlibphonenumber::PHONE_NUMBER_UTIL.get_region_for_country_code(1),
+        Some(phone::rlibphonenumber::Region::US)
+    );
+    let us = phone::region_of("US").expect("US");
+    let gb = phone::region_of("GB").expect("GB");
+    for raw in [
+        "(202) 555-0123", "202-555-0123", "+1 202 555 0123", "12025550123", "2025550123",
+        "202.555.0123", "1 (202) 555-0123", "+12025550123", "(800) 555-0123", "(211) 555-0123",
+        "(202) 211-0123", "(123) 555-0123", "(202) 055-0123", "11234567890", "+22025550123",
+        "0112025550123", "+1 (242) 555-0123", "(416) 555-0123", "+1 202 555 012", "2025550123 x5",
+        "+ 1 202 555 0123", "(((202))) 555--0123", "1202555012", "+1202555012345",
+    ] {
+        for region in [us, gb] {
+            assert_eq!(
+                phone::normalize(raw, region),
+                phone::normalize_full(raw, region),
+                "{raw} {region:?}"
+            );
+        }
+    }
+}
