@@ -30,7 +30,12 @@ for z in zones:
     print(f'    "{z}",')
 print("];")
 print()
-print(f"pub(crate) static PREFIXES: [(&str, u16); {len(rows)}] = [")
-for p, i in rows:
-    print(f'    ("{p}", {i}),')
+# Keys are integers, not strings: len * 10^9 + the prefix's value (prefixes have at most 9
+# digits), so a lookup compares integers instead of calling memcmp.
+assert max(len(p) for p, _ in rows) <= 9
+keyed = sorted((len(p) * 10**9 + int(p), i, p) for p, i in rows)
+print("/// (len * 10^9 + prefix value, zone index), sorted by key.")
+print(f"pub(crate) static PREFIXES: [(u64, u16); {len(keyed)}] = [")
+for k, i, p in keyed:
+    print(f"    ({k}, {i}), // {p}")
 print("];")

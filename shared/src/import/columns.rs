@@ -53,7 +53,15 @@ const PHONE_EXACT: &[&str] = &[
 const PHONE_CONTAINS: &[&str] = &["phone", "mobile", "cell", "telef", "teléf", "msisdn"];
 
 /// Headers that mention a phone but are not the number itself.
-const PHONE_NOT: &[&str] = &["ext", "extension", "type", "country", "code", "verified", "status"];
+const PHONE_NOT: &[&str] = &[
+    "ext",
+    "extension",
+    "type",
+    "country",
+    "code",
+    "verified",
+    "status",
+];
 
 /// A score for `header` as the phone column: lower is better, `None` is not a phone column.
 pub(crate) fn phone_score(header: &str) -> Option<usize> {
@@ -100,8 +108,24 @@ const NAME_EXACT: &[&str] = &[
     "nombre",
     "nom",
 ];
-const FIRST: &[&str] = &["firstname", "first", "givenname", "forename", "vorname", "prénom", "prenom"];
-const LAST: &[&str] = &["lastname", "last", "surname", "familyname", "nachname", "apellido", "apellidos"];
+const FIRST: &[&str] = &[
+    "firstname",
+    "first",
+    "givenname",
+    "forename",
+    "vorname",
+    "prénom",
+    "prenom",
+];
+const LAST: &[&str] = &[
+    "lastname",
+    "last",
+    "surname",
+    "familyname",
+    "nachname",
+    "apellido",
+    "apellidos",
+];
 
 pub(crate) fn find_name(headers: &[String], skip: usize) -> NameSource {
     let squashed: Vec<String> = headers.iter().map(|h| squash(h)).collect();
@@ -194,13 +218,35 @@ mod tests {
     #[test]
     fn phone_headers_in_many_spellings() {
         for header in [
-            "phone", "Phone", "PHONE", "Mobile", "cell", "Cell #", "tel", "Tel.", "Telephone",
-            "number", "Phone Number", "phone_number", "Telefon", "Teléfono", "Work Phone",
-            "Mobile Phone #", "msisdn",
+            "phone",
+            "Phone",
+            "PHONE",
+            "Mobile",
+            "cell",
+            "Cell #",
+            "tel",
+            "Tel.",
+            "Telephone",
+            "number",
+            "Phone Number",
+            "phone_number",
+            "Telefon",
+            "Teléfono",
+            "Work Phone",
+            "Mobile Phone #",
+            "msisdn",
         ] {
             assert!(phone_score(header).is_some(), "{header}");
         }
-        for header in ["name", "email", "Phone Ext", "phone type", "company", "", "notes"] {
+        for header in [
+            "name",
+            "email",
+            "Phone Ext",
+            "phone type",
+            "company",
+            "",
+            "notes",
+        ] {
             assert!(phone_score(header).is_none(), "{header}");
         }
     }
@@ -214,7 +260,10 @@ mod tests {
 
     #[test]
     fn name_from_full_or_first_and_last() {
-        assert_eq!(find_name(&h(&["phone", "Full Name"]), 0), NameSource::Single(1));
+        assert_eq!(
+            find_name(&h(&["phone", "Full Name"]), 0),
+            NameSource::Single(1)
+        );
         assert_eq!(
             find_name(&h(&["First Name", "phone", "Last Name"]), 1),
             NameSource::FirstLast(0, 2)
@@ -230,7 +279,10 @@ mod tests {
         assert_eq!(snake_case("  accountID "), "account_id");
         assert_eq!(snake_case("Time Zone"), "time_zone");
         assert_eq!(snake_case("Straße"), "straße");
-        assert_eq!(metadata_keys(&h(&["A", "a", "", "A"])), ["a", "a_2", "column_3", "a_3"]);
+        assert_eq!(
+            metadata_keys(&h(&["A", "a", "", "A"])),
+            ["a", "a_2", "column_3", "a_3"]
+        );
     }
 
     #[test]

@@ -139,12 +139,13 @@ pub enum ImportError {
     )]
     NoPhoneColumn { headers: Vec<String> },
     #[error("there is no column {wanted:?}; the headers seen were {headers:?}")]
-    UnknownColumn { wanted: String, headers: Vec<String> },
+    UnknownColumn {
+        wanted: String,
+        headers: Vec<String>,
+    },
     #[error("the spreadsheet cannot be read ({0}); re-save it or export it as CSV")]
     Corrupt(String),
-    #[error(
-        "unsupported file type {0:?}: upload CSV, TSV, TXT, XLSX, XLS or ODS"
-    )]
+    #[error("unsupported file type {0:?}: upload CSV, TSV, TXT, XLSX, XLS or ODS")]
     UnsupportedFormat(String),
     #[error("unsupported default region {0:?}: use a two-letter ISO country code such as US")]
     InvalidRegion(String),
@@ -224,7 +225,11 @@ fn detect(bytes: &[u8], ext: &str) -> Result<Kind, ImportError> {
 
 /// Parses a contact file. `file_name` gives the extension; the content decides when the
 /// two disagree.
-pub fn parse_file(bytes: &[u8], file_name: &str, opts: &ParseOptions) -> Result<Parsed, ImportError> {
+pub fn parse_file(
+    bytes: &[u8],
+    file_name: &str,
+    opts: &ParseOptions,
+) -> Result<Parsed, ImportError> {
     let limits = &opts.limits;
     let size = bytes.len() as u64;
     if size > limits.max_file_bytes {
@@ -245,7 +250,12 @@ pub fn parse_file(bytes: &[u8], file_name: &str, opts: &ParseOptions) -> Result<
     }
 }
 
-fn parse_text(bytes: &[u8], ext: &str, region: Region, opts: &ParseOptions) -> Result<Parsed, ImportError> {
+fn parse_text(
+    bytes: &[u8],
+    ext: &str,
+    region: Region,
+    opts: &ParseOptions,
+) -> Result<Parsed, ImportError> {
     let (text, _encoding) = text::decode(bytes);
     if text.trim().is_empty() {
         return Err(ImportError::Empty);
@@ -293,7 +303,12 @@ fn parse_text(bytes: &[u8], ext: &str, region: Region, opts: &ParseOptions) -> R
     Ok(acc.finish())
 }
 
-fn parse_sheets(bytes: &[u8], kind: Kind, region: Region, opts: &ParseOptions) -> Result<Parsed, ImportError> {
+fn parse_sheets(
+    bytes: &[u8],
+    kind: Kind,
+    region: Region,
+    opts: &ParseOptions,
+) -> Result<Parsed, ImportError> {
     let sheets = sheet::read(bytes, kind)?;
     let mut first_error = None;
     // The first sheet with a phone column; else the first whose rows are bare numbers.
@@ -443,7 +458,11 @@ struct Layout {
 }
 
 impl Layout {
-    fn find(head: &[(u64, Vec<String>)], opts: &ParseOptions, region: Region) -> Result<Layout, ImportError> {
+    fn find(
+        head: &[(u64, Vec<String>)],
+        opts: &ParseOptions,
+        region: Region,
+    ) -> Result<Layout, ImportError> {
         let first_headers = || {
             head.first()
                 .map(|(_, c)| c.iter().map(|s| s.trim().to_string()).collect())
@@ -464,11 +483,13 @@ impl Layout {
                 .find_map(|(i, (_, cells))| columns::find_phone(cells).map(|p| (i, p)))
             {
                 Some(found) => found,
-                None => return Layout::headerless(head, region).ok_or_else(|| {
-                    ImportError::NoPhoneColumn {
-                        headers: first_headers(),
-                    }
-                }),
+                None => {
+                    return Layout::headerless(head, region).ok_or_else(|| {
+                        ImportError::NoPhoneColumn {
+                            headers: first_headers(),
+                        }
+                    });
+                }
             },
         };
         let header: Vec<String> = head
@@ -526,8 +547,9 @@ struct Accumulator<'a> {
     limits: &'a Limits,
     report: ImportReport,
     contacts: Vec<ParsedContact>,
-    /// E.164 -> the row that imported it.
-    seen: HashMap<String, u64>,
+    /// E.164 digits as a number (an E.164 never starts with 0, so this is exact) -> the
+    /// row that imported it.
+    seen: HashMap<u64, u64>,
     /// Metadata columns that received a value.
     used: Vec<bool>,
     used_extension: bool,
@@ -610,12 +632,24 @@ impl<'a> Accumulator<'a> {
                 return Ok(());
             }
         };
-        if let Some(&first) = self.seen.get(&normalized.e164) {
-            self.report.duplicates += 1;
-            self.error(row, raw.trim(), format!("duplicate of row {first}"));
-            return Ok(());
+        let key = normalized
+            .e164
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .fold(0u64, |acc, b| {
+                acc.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+            });
+        match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first = *first.get();
+                self.report.duplicates += 1;
+                self.error(row, raw.trim(), format!("duplicate of row {first}"));
+                return Ok(());
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(row);
+            }
         }
-        self.seen.insert(normalized.e164.clone(), row);
 
         let name = match self.layout.name {
             NameSource::None => None,
@@ -651,11 +685,11 @@ impl<'a> Accumulator<'a> {
             }
             metadata.insert(key, value.to_string());
         }
-        if let Some(ext) = normalized.extension {
-            if !metadata.contains_key("extension") {
-                metadata.insert("extension".to_string(), ext);
-                self.used_extension = true;
-            }
+        if let Some(ext) = normalized.extension
+            && !metadata.contains_key("extension")
+        {
+            metadata.insert("extension".to_string(), ext);
+            self.used_extension = true;
         }
         let timezone = self
             .timezone_col

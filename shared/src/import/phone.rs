@@ -89,7 +89,10 @@ pub fn normalize(raw: &str, region: Region) -> Result<Normalized, Rejection> {
             let mut e164 = String::with_capacity(12);
             e164.push_str("+1");
             e164.push_str(itoa_u64(nsn).as_str());
-            return Ok(Normalized { e164, extension: None });
+            return Ok(Normalized {
+                e164,
+                extension: None,
+            });
         }
     }
     normalize_full(trimmed, region)
@@ -101,14 +104,18 @@ pub fn normalize_full(raw: &str, region: Region) -> Result<Normalized, Rejection
     if trimmed.is_empty() {
         return Err(Rejection::Empty);
     }
-    let number = PHONE_NUMBER_UTIL.parse(trimmed, Some(region)).map_err(rejection)?;
+    let number = PHONE_NUMBER_UTIL
+        .parse(trimmed, Some(region))
+        .map_err(rejection)?;
     if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
         // Only to word the reason: the verdict is is_valid_number's.
-        return Err(match PHONE_NUMBER_UTIL.is_possible_number_with_reason(&number) {
-            Err(ValidationError::TooShort) => Rejection::TooShort,
-            Err(ValidationError::TooLong) => Rejection::TooLong,
-            _ => Rejection::Invalid,
-        });
+        return Err(
+            match PHONE_NUMBER_UTIL.is_possible_number_with_reason(&number) {
+                Err(ValidationError::TooShort) => Rejection::TooShort,
+                Err(ValidationError::TooLong) => Rejection::TooLong,
+                _ => Rejection::Invalid,
+            },
+        );
     }
     Ok(to_normalized(number))
 }
@@ -217,9 +224,14 @@ pub fn timezone_for(e164: &str) -> Option<&'static str> {
         return None;
     }
     // Longest prefix first: a longer entry (even an ambiguous one) overrides a shorter one.
+    let bytes = digits.as_bytes();
     for len in (1..=digits.len().min(MAX_PREFIX_LEN)).rev() {
-        let prefix = digits.get(..len)?;
-        if let Ok(i) = PREFIXES.binary_search_by(|(p, _)| (*p).cmp(prefix)) {
+        let value = bytes
+            .get(..len)?
+            .iter()
+            .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+        let key = len as u64 * 1_000_000_000 + value;
+        if let Ok(i) = PREFIXES.binary_search_by_key(&key, |(k, _)| *k) {
             let zone = PREFIXES.get(i)?.1;
             return if zone == u16::MAX {
                 None

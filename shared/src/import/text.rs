@@ -11,7 +11,14 @@ pub(crate) fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
     }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         let (text, enc, _) = encoding_rs::Encoding::decode(encoding_rs::UTF_16LE, bytes);
-        return (text, if enc == encoding_rs::UTF_16BE { "utf-16be" } else { "utf-16le" });
+        return (
+            text,
+            if enc == encoding_rs::UTF_16BE {
+                "utf-16be"
+            } else {
+                "utf-16le"
+            },
+        );
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), "utf-8"),
@@ -120,7 +127,10 @@ mod tests {
         assert_eq!(sniff_delimiter("a;b;c\n1;2;3\n", false), Some(b';'));
         assert_eq!(sniff_delimiter("a\tb\n1\t2\n", false), Some(b'\t'));
         assert_eq!(sniff_delimiter("a|b\n1|2\n", false), Some(b'|'));
-        assert_eq!(sniff_delimiter("+1 202 555 0123\n2025550124\n", false), None);
+        assert_eq!(
+            sniff_delimiter("+1 202 555 0123\n2025550124\n", false),
+            None
+        );
         // A comma inside quotes does not count.
         assert_eq!(sniff_delimiter("\"a,b\";c\n\"1,2\";3\n", false), Some(b';'));
         assert_eq!(sniff_delimiter("", false), None);
