@@ -33,6 +33,11 @@ fn read_unguarded(bytes: &[u8], kind: Kind) -> Result<Vec<Sheet>, ImportError> {
             sheets(&mut wb, |e| corrupt(e))
         }
         Kind::Xls => {
+            if cfb_has_cycle(bytes) {
+                return Err(ImportError::Corrupt(
+                    "xls: its sector chains loop (a damaged or hostile file)".into(),
+                ));
+            }
             let mut wb: Xls<_> = Xls::new(cursor).map_err(|e| corrupt(&e))?;
             sheets(&mut wb, |e| corrupt(e))
         }
@@ -89,5 +94,123 @@ pub(crate) fn float_text(f: f64) -> String {
         format!("{f:.0}")
     } else {
         f.to_string()
+    }
+}
+
+const END_OF_CHAIN_OR_SPECIAL: u32 = 0xFFFF_FFFA;
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Whether the OLE compound file's FAT or mini FAT links a chain into a loop. calamine
+/// 0.38 follows chains until ENDOFCHAIN and, on a loop, grows a buffer until the process
+/// runs out of memory (found by the fuzz loop). Header or table read failures return
+/// false: calamine reports those itself.
+pub(crate) fn cfb_has_cycle(bytes: &[u8]) -> bool {
+    let Some(shift) = bytes.get(30..32).map(|b| u16::from_le_bytes([b[0], b[1]])) else {
+        return false;
+    };
+    if !(7..=16).contains(&shift) {
+        return false;
+    }
+    let size = 1usize << shift;
+    let sector = |id: u32| -> Option<&[u8]> {
+        let start = (id as usize).checked_add(1)?.checked_mul(size)?;
+        bytes.get(start..start.checked_add(size)?)
+    };
+    // DIFAT: 109 entries in the header, then a chain of DIFAT sectors (bounded walk).
+    let mut difat: Vec<u32> = (0..109).filter_map(|i| u32_at(bytes, 76 + 4 * i)).collect();
+    let mut next = u32_at(bytes, 68).unwrap_or(u32::MAX);
+    let mut steps = 0usize;
+    while next < END_OF_CHAIN_OR_SPECIAL {
+        steps += 1;
+        let Some(sec) = sector(next) else {
+            return false;
+        };
+        if steps > bytes.len() / size + 1 {
+            return true;
+        }
+        let entries: Vec<u32> = sec.chunks_exact(4).filter_map(|c| u32_at(c, 0)).collect();
+        let Some((&last, rest)) = entries.split_last() else {
+            return false;
+        };
+        difat.extend_from_slice(rest);
+        next = last;
+    }
+    let mut fat: Vec<u32> = Vec::new();
+    for id in difat.into_iter().filter(|id| *id < END_OF_CHAIN_OR_SPECIAL) {
+        let Some(sec) = sector(id) else { return false };
+        fat.extend(sec.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+    }
+    if has_cycle(&fat) {
+        return true;
+    }
+    // The mini FAT lives in a FAT chain (acyclic now, so this walk ends).
+    let mut mini: Vec<u32> = Vec::new();
+    let mut id = u32_at(bytes, 60).unwrap_or(u32::MAX);
+    while id < END_OF_CHAIN_OR_SPECIAL {
+        let Some(sec) = sector(id) else { break };
+        mini.extend(sec.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+        id = fat.get(id as usize).copied().unwrap_or(u32::MAX);
+    }
+    has_cycle(&mini)
+}
+
+/// Whether following `next[i]` from any i (< len) ever comes back: iterative colouring.
+fn has_cycle(next: &[u32]) -> bool {
+    // 0 = unvisited, 1 = on the current path, 2 = known to end.
+    let mut state = vec![0u8; next.len()];
+    let mut path: Vec<usize> = Vec::new();
+    for start in 0..next.len() {
+        let mut i = start;
+        loop {
+            match state.get(i).copied() {
+                Some(0) => {
+                    if let Some(s) = state.get_mut(i) {
+                        *s = 1;
+                    }
+                    path.push(i);
+                    i = next.get(i).map(|&n| n as usize).unwrap_or(usize::MAX);
+                }
+                Some(1) => return true,
+                _ => break,
+            }
+        }
+        for j in path.drain(..) {
+            if let Some(s) = state.get_mut(j) {
+                *s = 2;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycle_detection() {
+        assert!(!has_cycle(&[1, 2, 0xFFFF_FFFE]));
+        assert!(has_cycle(&[1, 2, 0]));
+        assert!(has_cycle(&[0xFFFF_FFFE, 1]));
+        assert!(!has_cycle(&[]));
+    }
+
+    #[test]
+    fn a_looping_xls_is_refused_not_followed() {
+        let good = include_bytes!("../../../tests/fixtures/contacts.xls");
+        assert!(!cfb_has_cycle(good));
+        // Point the directory's first FAT entry at itself.
+        let mut bad = good.to_vec();
+        let dir_start = u32_at(&bad, 48).unwrap_or(0) as usize;
+        let fat0 = u32_at(&bad, 76).unwrap_or(0) as usize;
+        let at = (fat0 + 1) * 512 + 4 * dir_start;
+        bad[at..at + 4].copy_from_slice(&(dir_start as u32).to_le_bytes());
+        assert!(cfb_has_cycle(&bad));
+        let e = super::super::parse_file(&bad, "f.xls", &Default::default());
+        assert_eq!(e.map(|_| ()).map_err(|e| e.code()), Err("corrupt_file"));
     }
 }
