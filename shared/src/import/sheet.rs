@@ -106,8 +106,9 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
 
 /// Whether the OLE compound file's FAT or mini FAT links a chain into a loop. calamine
 /// 0.38 follows chains until ENDOFCHAIN and, on a loop, grows a buffer until the process
-/// runs out of memory (found by the fuzz loop). Header or table read failures return
-/// false: calamine reports those itself.
+/// runs out of memory (found by the fuzz loop). A DIFAT/FAT/mini-FAT sector that is not
+/// wholly inside the file also counts: calamine zero-fills it, and zeros link sector 0 to
+/// itself. A header too short to read returns false: calamine reports that itself.
 pub(crate) fn cfb_has_cycle(bytes: &[u8]) -> bool {
     let Some(shift) = bytes.get(30..32).map(|b| u16::from_le_bytes([b[0], b[1]])) else {
         return false;
@@ -127,21 +128,21 @@ pub(crate) fn cfb_has_cycle(bytes: &[u8]) -> bool {
     while next < END_OF_CHAIN_OR_SPECIAL {
         steps += 1;
         let Some(sec) = sector(next) else {
-            return false;
+            return true;
         };
         if steps > bytes.len() / size + 1 {
             return true;
         }
         let entries: Vec<u32> = sec.chunks_exact(4).filter_map(|c| u32_at(c, 0)).collect();
         let Some((&last, rest)) = entries.split_last() else {
-            return false;
+            return true;
         };
         difat.extend_from_slice(rest);
         next = last;
     }
     let mut fat: Vec<u32> = Vec::new();
     for id in difat.into_iter().filter(|id| *id < END_OF_CHAIN_OR_SPECIAL) {
-        let Some(sec) = sector(id) else { return false };
+        let Some(sec) = sector(id) else { return true };
         fat.extend(sec.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
     }
     if has_cycle(&fat) {
@@ -151,7 +152,7 @@ pub(crate) fn cfb_has_cycle(bytes: &[u8]) -> bool {
     let mut mini: Vec<u32> = Vec::new();
     let mut id = u32_at(bytes, 60).unwrap_or(u32::MAX);
     while id < END_OF_CHAIN_OR_SPECIAL {
-        let Some(sec) = sector(id) else { break };
+        let Some(sec) = sector(id) else { return true };
         mini.extend(sec.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
         id = fat.get(id as usize).copied().unwrap_or(u32::MAX);
     }
