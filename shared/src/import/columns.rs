@@ -189,19 +189,25 @@ pub(crate) fn snake_case(header: &str) -> String {
 /// Metadata keys for every column: snake_case, made unique, `column_N` when the header is
 /// empty (N is the 1-based column number).
 pub(crate) fn metadata_keys(headers: &[String]) -> Vec<String> {
+    // Hash sets, not Vec::contains: a hostile header row can have 100,000s of columns.
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut next_suffix: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
     let mut keys: Vec<String> = Vec::with_capacity(headers.len());
     for (i, h) in headers.iter().enumerate() {
         let mut key = snake_case(h);
         if key.is_empty() {
             key = format!("column_{}", i + 1);
         }
-        if keys.contains(&key) {
-            let mut n = 2;
-            while keys.contains(&format!("{key}_{n}")) {
-                n += 1;
+        if taken.contains(&key) {
+            let n = next_suffix.entry(key.clone()).or_insert(2);
+            while taken.contains(&format!("{key}_{n}")) {
+                *n += 1;
             }
             key = format!("{key}_{n}");
+            *n += 1;
         }
+        taken.insert(key.clone());
         keys.push(key);
     }
     keys

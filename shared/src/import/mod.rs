@@ -552,6 +552,8 @@ struct Accumulator<'a> {
     seen: HashMap<u64, u64>,
     /// Metadata columns that received a value.
     used: Vec<bool>,
+    /// Columns past the header's width that received a value.
+    extra_used: std::collections::BTreeSet<usize>,
     used_extension: bool,
     timezone_col: Option<usize>,
 }
@@ -591,6 +593,7 @@ impl<'a> Accumulator<'a> {
             contacts: Vec::new(),
             seen: HashMap::new(),
             used: vec![false; layout.keys.len()],
+            extra_used: std::collections::BTreeSet::new(),
             used_extension: false,
             timezone_col,
         }
@@ -680,8 +683,8 @@ impl<'a> Accumulator<'a> {
             };
             if let Some(u) = self.used.get_mut(i) {
                 *u = true;
-            } else if !self.report.metadata_columns.contains(&key) {
-                self.report.metadata_columns.push(key.clone());
+            } else {
+                self.extra_used.insert(i);
             }
             metadata.insert(key, value.to_string());
         }
@@ -718,7 +721,7 @@ impl<'a> Accumulator<'a> {
             .filter(|(_, used)| **used)
             .map(|(k, _)| k.clone())
             .collect();
-        columns.append(&mut self.report.metadata_columns);
+        columns.extend(self.extra_used.iter().map(|i| format!("column_{}", i + 1)));
         if self.used_extension && !columns.iter().any(|c| c == "extension") {
             columns.push("extension".to_string());
         }

@@ -704,3 +704,19 @@ fn fuzz_loop() {
     }
     eprintln!("fuzz_loop: {execs} parse_file calls in {seconds}s, {ok} parsed, no panic");
 }
+
+#[test]
+fn a_very_wide_file_stays_linear() {
+    // 50,000 identical headers and cells: key de-duplication must not be quadratic.
+    let mut csv = String::from("phone");
+    csv.push_str(&",x".repeat(50_000));
+    csv.push_str("\n2025550123");
+    csv.push_str(&",v".repeat(50_010));
+    csv.push('\n');
+    let started = std::time::Instant::now();
+    let p = parse(csv.as_bytes(), "wide.csv");
+    assert_eq!(p.contacts[0].metadata.len(), 50_010);
+    assert!(p.contacts[0].metadata.contains_key("x_50000"));
+    assert!(p.contacts[0].metadata.contains_key("column_50011"));
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
