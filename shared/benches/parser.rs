@@ -20,22 +20,21 @@ use xlsx_writer::{XCell, write_xlsx};
 
 /// NANP area codes in use (a sample across time zones).
 const AREA: &[u16] = &[
-    201, 202, 203, 205, 206, 207, 208, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225,
-    228, 229, 231, 234, 239, 240, 248, 251, 252, 253, 254, 256, 260, 262, 267, 269, 270, 276,
-    281, 301, 302, 303, 304, 305, 307, 308, 309, 310, 312, 313, 314, 315, 316, 317, 318, 319,
-    320, 321, 323, 325, 330, 334, 336, 337, 339, 347, 351, 352, 360, 361, 386, 401, 402, 404,
-    405, 406, 407, 408, 409, 410, 412, 413, 414, 415, 417, 419, 423, 424, 425, 430, 432, 434,
-    435, 440, 443, 469, 470, 475, 478, 479, 480, 484, 501, 502, 503, 504, 505, 507, 508, 509,
-    510, 512, 513, 515, 516, 517, 518, 520, 530, 540, 541, 551, 559, 561, 562, 563, 567, 570,
-    571, 573, 574, 575, 580, 585, 586, 601, 602, 603, 605, 606, 607, 608, 609, 610, 612, 614,
-    615, 616, 617, 618, 619, 620, 623, 626, 630, 631, 636, 641, 646, 650, 651, 660, 661, 662,
-    678, 682, 701, 702, 703, 704, 706, 707, 708, 712, 713, 714, 715, 716, 717, 718, 719, 720,
-    724, 727, 731, 732, 734, 740, 754, 757, 760, 763, 765, 770, 772, 773, 774, 775, 781, 785,
-    786, 801, 802, 803, 804, 805, 806, 808, 810, 812, 813, 814, 815, 816, 817, 818, 828, 830,
-    831, 832, 843, 845, 847, 848, 850, 856, 857, 858, 859, 860, 862, 863, 864, 865, 870, 878,
-    901, 903, 904, 906, 907, 908, 909, 910, 912, 913, 914, 915, 916, 917, 918, 919, 920, 925,
-    928, 931, 936, 937, 940, 941, 947, 949, 951, 952, 954, 956, 970, 971, 972, 973, 978, 979,
-    980, 985, 989,
+    201, 202, 203, 205, 206, 207, 208, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228,
+    229, 231, 234, 239, 240, 248, 251, 252, 253, 254, 256, 260, 262, 267, 269, 270, 276, 281, 301,
+    302, 303, 304, 305, 307, 308, 309, 310, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 323,
+    325, 330, 334, 336, 337, 339, 347, 351, 352, 360, 361, 386, 401, 402, 404, 405, 406, 407, 408,
+    409, 410, 412, 413, 414, 415, 417, 419, 423, 424, 425, 430, 432, 434, 435, 440, 443, 469, 470,
+    475, 478, 479, 480, 484, 501, 502, 503, 504, 505, 507, 508, 509, 510, 512, 513, 515, 516, 517,
+    518, 520, 530, 540, 541, 551, 559, 561, 562, 563, 567, 570, 571, 573, 574, 575, 580, 585, 586,
+    601, 602, 603, 605, 606, 607, 608, 609, 610, 612, 614, 615, 616, 617, 618, 619, 620, 623, 626,
+    630, 631, 636, 641, 646, 650, 651, 660, 661, 662, 678, 682, 701, 702, 703, 704, 706, 707, 708,
+    712, 713, 714, 715, 716, 717, 718, 719, 720, 724, 727, 731, 732, 734, 740, 754, 757, 760, 763,
+    765, 770, 772, 773, 774, 775, 781, 785, 786, 801, 802, 803, 804, 805, 806, 808, 810, 812, 813,
+    814, 815, 816, 817, 818, 828, 830, 831, 832, 843, 845, 847, 848, 850, 856, 857, 858, 859, 860,
+    862, 863, 864, 865, 870, 878, 901, 903, 904, 906, 907, 908, 909, 910, 912, 913, 914, 915, 916,
+    917, 918, 919, 920, 925, 928, 931, 936, 937, 940, 941, 947, 949, 951, 952, 954, 956, 970, 971,
+    972, 973, 978, 979, 980, 985, 989,
 ];
 
 struct Rng(u64);
@@ -135,10 +134,10 @@ fn naive(bytes: &[u8]) -> u64 {
     let mut valid = 0;
     while let Ok(true) = reader.read_record(&mut record) {
         let raw = record.get(0).unwrap_or("");
-        if let Ok(n) = PHONE_NUMBER_UTIL.parse(raw, Some(Region::US)) {
-            if PHONE_NUMBER_UTIL.is_valid_number(&n) {
-                valid += 1;
-            }
+        if let Ok(n) = PHONE_NUMBER_UTIL.parse(raw, Some(Region::US))
+            && PHONE_NUMBER_UTIL.is_valid_number(&n)
+        {
+            valid += 1;
         }
     }
     valid
@@ -170,22 +169,46 @@ fn main() {
     };
     let phones: Vec<&str> = rows_100k.iter().map(|r| r[0].as_str()).collect();
     let us = Region::US;
-    measure("phone::normalize (fast path) 100k", 100_000, runs(7), || {
-        phones.iter().filter(|p| shared::import::phone::normalize(p, us).is_ok()).count() as u64
-    });
+    measure(
+        "phone::normalize (fast path) 100k",
+        100_000,
+        runs(7),
+        || {
+            phones
+                .iter()
+                .filter(|p| shared::import::phone::normalize(p, us).is_ok())
+                .count() as u64
+        },
+    );
     measure("phone::normalize_full 100k", 100_000, runs(7), || {
-        phones.iter().filter(|p| shared::import::phone::normalize_full(p, us).is_ok()).count() as u64
+        phones
+            .iter()
+            .filter(|p| shared::import::phone::normalize_full(p, us).is_ok())
+            .count() as u64
     });
     let e164: Vec<String> = phones
         .iter()
         .filter_map(|p| shared::import::phone::normalize(p, us).ok().map(|n| n.e164))
         .collect();
     measure("phone::timezone_for 100k", 100_000, runs(7), || {
-        e164.iter().filter(|e| shared::import::phone::timezone_for(e).is_some()).count() as u64
+        e164.iter()
+            .filter(|e| shared::import::phone::timezone_for(e).is_some())
+            .count() as u64
     });
-    let naive_rate = measure("naive csv 100k (parse+is_valid)", 100_000, runs(7), || naive(&csv_100k));
-    let csv_rate = measure("parse_file csv 100k", 100_000, runs(7), || count(&csv_100k, "c.csv"));
-    measure("parse_file csv 1M", 1_000_000, runs(5), || count(&csv_1m, "c.csv"));
-    measure("parse_file xlsx 100k", 100_000, runs(5), || count(&xlsx_100k, "c.xlsx"));
-    println!("parse_file csv 100k / naive baseline = {:.2}x", csv_rate / naive_rate);
+    let naive_rate = measure("naive csv 100k (parse+is_valid)", 100_000, runs(7), || {
+        naive(&csv_100k)
+    });
+    let csv_rate = measure("parse_file csv 100k", 100_000, runs(7), || {
+        count(&csv_100k, "c.csv")
+    });
+    measure("parse_file csv 1M", 1_000_000, runs(5), || {
+        count(&csv_1m, "c.csv")
+    });
+    measure("parse_file xlsx 100k", 100_000, runs(5), || {
+        count(&xlsx_100k, "c.xlsx")
+    });
+    println!(
+        "parse_file csv 100k / naive baseline = {:.2}x",
+        csv_rate / naive_rate
+    );
 }

@@ -10,7 +10,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use shared::import::phone::rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, PhoneNumberType};
+use shared::import::phone::rlibphonenumber::{
+    PHONE_NUMBER_UTIL, PhoneNumberFormat, PhoneNumberType,
+};
 use shared::import::phone::{self, Rejection};
 
 struct Rng(u64);
@@ -124,12 +126,17 @@ fn corpus() -> Vec<(String, String)> {
             let international = PHONE_NUMBER_UTIL
                 .format(&example, PhoneNumberFormat::International)
                 .into_owned();
-            let e164 = PHONE_NUMBER_UTIL.format(&example, PhoneNumberFormat::E164).into_owned();
+            let e164 = PHONE_NUMBER_UTIL
+                .format(&example, PhoneNumberFormat::E164)
+                .into_owned();
             let rfc = PHONE_NUMBER_UTIL
                 .format(&example, PhoneNumberFormat::RFC3966)
                 .into_owned();
             let cc = example.country_code;
-            let nsn = e164.get(1 + cc.to_string().len()..).unwrap_or("").to_string();
+            let nsn = e164
+                .get(1 + cc.to_string().len()..)
+                .unwrap_or("")
+                .to_string();
             for _ in 0..45 {
                 let other = rng.pick(&regions).clone();
                 let tail = rng.below(5);
@@ -144,16 +151,46 @@ fn corpus() -> Vec<(String, String)> {
                     6 => (other, mutate_tail(&mut rng, &rfc, tail)),
                     // Without the + : only right when the default region dials that way.
                     7 => (other, mutate_tail(&mut rng, &e164[1..], tail)),
-                    8 => ("US".to_string(), format!("011 {cc} {}", mutate_tail(&mut rng, &nsn, tail))),
-                    9 => ("GB".to_string(), format!("00{cc}{}", mutate_tail(&mut rng, &nsn, tail))),
+                    8 => (
+                        "US".to_string(),
+                        format!("011 {cc} {}", mutate_tail(&mut rng, &nsn, tail)),
+                    ),
+                    9 => (
+                        "GB".to_string(),
+                        format!("00{cc}{}", mutate_tail(&mut rng, &nsn, tail)),
+                    ),
                     10 => {
                         // Trunk prefix written inside the international form (+7 8 800 ...).
-                        (other, format!("+{cc} {} {}", rng.pick(&["0", "8", "1"]), mutate_tail(&mut rng, &nsn, tail)))
+                        (
+                            other,
+                            format!(
+                                "+{cc} {} {}",
+                                rng.pick(&["0", "8", "1"]),
+                                mutate_tail(&mut rng, &nsn, tail)
+                            ),
+                        )
                     }
                     11 => {
-                        let ext = ["x", " x", ";ext=", " ext. ", " ext ", "#", " extension ", ",", " доб. "];
+                        let ext = [
+                            "x",
+                            " x",
+                            ";ext=",
+                            " ext. ",
+                            " ext ",
+                            "#",
+                            " extension ",
+                            ",",
+                            " доб. ",
+                        ];
                         let e = rng.pick(&ext);
-                        (region_code.clone(), format!("{}{e}{}", mutate_tail(&mut rng, &national, tail), rng.below(100_000)))
+                        (
+                            region_code.clone(),
+                            format!(
+                                "{}{e}{}",
+                                mutate_tail(&mut rng, &national, tail),
+                                rng.below(100_000)
+                            ),
+                        )
                     }
                     12 => {
                         // Too short / too long: drop or add digits.
@@ -169,11 +206,13 @@ fn corpus() -> Vec<(String, String)> {
                     }
                     _ => {
                         // Letters and noise around or inside the number.
-                        let noise = ["abc", "Tel: ", "(", ")", "#", "*", "  ", "O", "l", "+", "--", "ph."];
+                        let noise = [
+                            "abc", "Tel: ", "(", ")", "#", "*", "  ", "O", "l", "+", "--", "ph.",
+                        ];
                         let mut s = mutate_tail(&mut rng, &national, tail);
                         let at = rng.below(s.len() + 1);
                         let at = (0..=at).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
-                        let n: &str = *rng.pick(&noise[..]);
+                        let n: &&str = rng.pick(&noise[..]);
                         s.insert_str(at, n);
                         (region_code.clone(), s)
                     }
@@ -190,7 +229,9 @@ fn corpus() -> Vec<(String, String)> {
     for _ in 0..30_000 {
         let npa = match rng.below(6) {
             0 => rng.below(1000),
-            1 => *rng.pick(&[800, 888, 877, 866, 900, 242, 787, 876, 441, 264, 416, 604, 211, 911, 555, 500, 700]),
+            1 => *rng.pick(&[
+                800, 888, 877, 866, 900, 242, 787, 876, 441, 264, 416, 604, 211, 911, 555, 500, 700,
+            ]),
             _ => 200 + rng.below(800),
         };
         let nxx = match rng.below(5) {
@@ -245,7 +286,10 @@ fn ours(region: &str, raw: &str) -> String {
 
 fn python() -> String {
     std::env::var("CAMPAIGNS_PYTHON").unwrap_or_else(|_| {
-        format!("{}/../infra/local/.venv/bin/python", env!("CARGO_MANIFEST_DIR"))
+        format!(
+            "{}/../infra/local/.venv/bin/python",
+            env!("CARGO_MANIFEST_DIR")
+        )
     })
 }
 
@@ -272,8 +316,12 @@ fn oracle(corpus: &[(String, String)]) -> (String, Vec<String>) {
         .collect();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines().map(|l| l.expect("oracle output"));
-    let version = lines.next().expect("the oracle printed nothing (is phonenumbers installed?)");
+    let mut lines = BufReader::new(stdout)
+        .lines()
+        .map(|l| l.expect("oracle output"));
+    let version = lines
+        .next()
+        .expect("the oracle printed nothing (is phonenumbers installed?)");
     let verdicts: Vec<String> = lines.collect();
     writer.join().expect("writer").expect("write to oracle");
     let status = child.wait().expect("oracle exit");
@@ -291,9 +339,19 @@ const KNOWN_REASON_DIFFERENCES: usize = 14;
 #[test]
 fn phone_verdicts_match_python_phonenumbers() {
     let corpus = corpus();
-    assert!(corpus.len() >= 100_000, "corpus has {} inputs", corpus.len());
+    assert!(
+        corpus.len() >= 100_000,
+        "corpus has {} inputs",
+        corpus.len()
+    );
     let (version, theirs) = oracle(&corpus);
-    assert_eq!(theirs.len(), corpus.len(), "the oracle answered {} of {}", theirs.len(), corpus.len());
+    assert_eq!(
+        theirs.len(),
+        corpus.len(),
+        "the oracle answered {} of {}",
+        theirs.len(),
+        corpus.len()
+    );
 
     let mut verdict_mismatches = Vec::new();
     let mut reason_mismatches = 0usize;
@@ -330,12 +388,19 @@ fn phone_verdicts_match_python_phonenumbers() {
     for (region, raw, mine, theirs) in verdict_mismatches.iter().take(30) {
         eprintln!("MISMATCH {region} {raw:?}: ours {mine}, python {theirs}");
     }
-    assert!(valid > 20_000 && with_ext > 500, "the corpus must exercise valid numbers and extensions");
+    assert!(
+        valid > 20_000 && with_ext > 500,
+        "the corpus must exercise valid numbers and extensions"
+    );
     let unexpected: Vec<_> = verdict_mismatches
         .iter()
         .filter(|(region, raw, _, _)| !KNOWN_DIFFERENCES.contains(&(region.as_str(), raw.as_str())))
         .collect();
-    assert!(unexpected.is_empty(), "{} verdicts differ from libphonenumber", unexpected.len());
+    assert!(
+        unexpected.is_empty(),
+        "{} verdicts differ from libphonenumber",
+        unexpected.len()
+    );
     assert_eq!(
         verdict_mismatches.len(),
         KNOWN_DIFFERENCES.len(),
@@ -345,8 +410,13 @@ fn phone_verdicts_match_python_phonenumbers() {
     // rlibphonenumber's parse says TooShortNsn where Python says NOT_A_NUMBER. Both reject;
     // only the wording of the reason differs. Any other kind of difference fails.
     assert!(
-        reason_diffs.iter().all(|(mine, theirs)| mine == "too_short" && theirs == "not_a_number"),
+        reason_diffs
+            .iter()
+            .all(|(mine, theirs)| mine == "too_short" && theirs == "not_a_number"),
         "unexpected rejection-reason differences: {reason_diffs:?}"
     );
-    assert_eq!(reason_mismatches, KNOWN_REASON_DIFFERENCES, "rejection-reason differences changed");
+    assert_eq!(
+        reason_mismatches, KNOWN_REASON_DIFFERENCES,
+        "rejection-reason differences changed"
+    );
 }
