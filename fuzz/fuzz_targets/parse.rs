@@ -6,7 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use shared::import::{Limits, ParseOptions, parse_file};
 
-const NAMES: [&str; 8] = ["f.csv", "f.tsv", "f.txt", "f.xlsx", "f.xls", "f.ods", "f", "f.pdf"];
+const NAMES: [&str; 8] = [
+    "f.csv", "f.tsv", "f.txt", "f.xlsx", "f.xls", "f.ods", "f", "f.pdf",
+];
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the file name and the options; the rest is the file.

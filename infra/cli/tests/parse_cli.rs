@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -24,8 +26,17 @@ fn campaigns(args: &[&str]) -> std::process::Output {
 fn prints_the_report_and_emits_contacts_in_file_order() {
     let out = scratch("contacts.jsonl");
     let file = fixture("contacts.csv");
-    let run = campaigns(&["parse", file.to_str().unwrap_or(""), "--emit", out.to_str().unwrap_or("")]);
-    assert!(run.status.success(), "stderr: {}", String::from_utf8_lossy(&run.stderr));
+    let run = campaigns(&[
+        "parse",
+        file.to_str().unwrap_or(""),
+        "--emit",
+        out.to_str().unwrap_or(""),
+    ]);
+    assert!(
+        run.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("one JSON document");
     assert_eq!(report["format"], "csv");
     assert_eq!(report["rows"], 4);
@@ -66,7 +77,11 @@ fn explicit_columns_and_region() {
         "--name-column",
         "Wer",
     ]);
-    assert!(run.status.success(), "stderr: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
     assert_eq!(report["imported"], 1);
     assert_eq!(report["phone_column"], "Home");
@@ -100,7 +115,11 @@ fn spreadsheets_parse_through_the_cli() {
     for name in ["contacts.xls", "contacts.ods"] {
         let file = fixture(name);
         let run = campaigns(&["parse", file.to_str().unwrap_or("")]);
-        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
         assert_eq!(report["imported"], 2, "{name}");
         assert_eq!(report["phone_column"], "Mobile", "{name}");
