@@ -33,7 +33,7 @@ CLI="$ROOT/target/debug/campaigns"
 # dialer quiet; nothing here is started.
 "$CLI" dev --port "$PORT" --tick-seconds 3600 >"$RUN/dev.log" 2>&1 &
 DEV=$!
-cleanup() { kill "$DEV" 2>/dev/null || true; wait "$DEV" 2>/dev/null || true; rm -rf "$RUN"; }
+cleanup() { cd "$ROOT"; kill "$DEV" 2>/dev/null || true; wait "$DEV" 2>/dev/null || true; rm -rf "$RUN"; }
 trap cleanup EXIT
 
 for _ in $(seq 1 120); do
@@ -51,6 +51,8 @@ curl -fsS -X POST "$BASE/agents" -H "Authorization: Bearer $TOKEN" -H 'Content-T
 # Checks: no 5xx; documented status codes, content types and body schemas. The checks that
 # expect a generated "valid" request to succeed are left out: a schema-valid settings object
 # can still name an agent that does not exist, which is a correct 422.
+# From the temporary directory: schemathesis leaves a .schemathesis/ cache where it runs.
+cd "$RUN"
 "$ST" run "$BASE/openapi.json" \
     --url "$BASE" \
     -H "Authorization: Bearer $TOKEN" \
