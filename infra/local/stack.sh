@@ -75,7 +75,7 @@ cmd_up() {
     else
         say "starting moto on $ENDPOINT (log: $LOG)"
         # setsid: its own session, so Ctrl-C in the shell that ran `make dev` does not take it down.
-        setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
+        setsid "$VENV/bin/python" "$HERE/moto_server.py" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
         echo $! >"$PIDFILE"
         local i
         for i in $(seq 1 150); do

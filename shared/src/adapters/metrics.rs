@@ -126,6 +126,7 @@ impl Intercept for FaultInjector {
                 // Turn the request into a harmless read so the emulator applies nothing; the
                 // response is replaced below.
                 req.headers_mut().insert("x-amz-target", "DynamoDB_20120810.ListTables");
+                req.headers_mut().insert("content-length", "2");
                 *req.body_mut() = aws_smithy_types::body::SdkBody::from("{}");
                 cfg.interceptor_state().store_put(Pending(fault, None));
             }

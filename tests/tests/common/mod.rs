@@ -23,6 +23,131 @@ pub async fn fresh_repo() -> Repo {
     let sdk = sdk().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = unique("t");
-    schema::ensure_table(&client, &table).await.expect("create table on the local emulator (is the stack up? make stack-up)");
+    schema::ensure_table(&client, &table)
+        .await
+        .expect("create table on the local emulator (is the stack up? make stack-up)");
     Repo::new(client, table)
 }
+
+use chrono::{DateTime, Timelike, Utc};
+use shared::domain::{
+    AgentSnapshot, CallTotals, Campaign, CampaignState, Counters, ImportState, SettingsInput,
+};
+
+/// A timezone where it is daytime now (local 09:00-18:59), so a test's contacts are inside
+/// their 08:00-21:00 window whenever the test runs.
+pub fn daytime_zone() -> &'static str {
+    const ZONES: [&str; 9] = [
+        "Pacific/Honolulu",
+        "America/Los_Angeles",
+        "America/New_York",
+        "Europe/London",
+        "Europe/Berlin",
+        "Asia/Kolkata",
+        "Asia/Tokyo",
+        "Australia/Sydney",
+        "Pacific/Auckland",
+    ];
+    let now = Utc::now();
+    ZONES
+        .into_iter()
+        .find(|z| {
+            let tz: chrono_tz::Tz = z.parse().expect("known zone");
+            (9..=18).contains(&now.with_timezone(&tz).hour())
+        })
+        .unwrap_or("UTC")
+}
+
+/// `n` distinct valid US numbers (+1 202 555 01xx style, spread over exchanges).
+pub fn numbers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("+1202555{:04}", 1000 + i)).collect()
+}
+
+/// A CSV with phone, name and timezone columns.
+pub fn csv(numbers: &[String], tz: &str) -> String {
+    let mut s = String::from("phone,name,timezone\n");
+    for (i, p) in numbers.iter().enumerate() {
+        s.push_str(&format!("{p},Contact {i},{tz}\n"));
+    }
+    s
+}
+
+/// A draft campaign stored with its contacts imported from `csv`, then set running.
+pub async fn running_campaign(
+    repo: &shared::adapters::dynamodb::Repo,
+    input: SettingsInput,
+    csv: &str,
+    state: CampaignState,
+) -> Campaign {
+    let now = Utc::now();
+    let settings = input.validate(now, false).expect("valid settings");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let c = Campaign {
+        id: id.clone(),
+        owner: "tester".into(),
+        state: CampaignState::Draft,
+        settings,
+        agent: AgentSnapshot {
+            id: "agent-1".into(),
+            name: "Sales Bot".into(),
+            prompt_text: "Hello".into(),
+        },
+        counters: Counters::default(),
+        totals: CallTotals::default(),
+        import_state: ImportState::AwaitingUpload,
+        import_report: None,
+        import_error: None,
+        failure_reason: None,
+        next_dial_at: None,
+        created_at: now,
+        updated_at: now,
+        started_at: None,
+        completed_at: None,
+        upload_key: None,
+    };
+    repo.put_new_campaign(&c).await.expect("put campaign");
+    let parsed = shared::import::parse_file(
+        csv.as_bytes(),
+        "list.csv",
+        &shared::import::ParseOptions::default(),
+    )
+    .expect("parse");
+    shared::service::import::import_parsed(repo, &id, &parsed, now)
+        .await
+        .expect("import");
+    if state != CampaignState::Draft {
+        repo.transition(None, &id, &[CampaignState::Draft], state, now, None)
+            .await
+            .expect("set state");
+    }
+    repo.get_campaign(&id).await.expect("read").expect("exists")
+}
+
+pub fn settings(tz: &str) -> SettingsInput {
+    SettingsInput {
+        agent_id: Some("agent-1".into()),
+        timezone: Some(tz.into()),
+        ..Default::default()
+    }
+}
+
+/// Poll until `f` returns Some, or panic after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+pub fn _unused(_: DateTime<Utc>) {}
