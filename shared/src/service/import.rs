@@ -257,10 +257,15 @@ pub async fn ingest_object(
     };
     let bytes = match blobs.get_bytes(key).await {
         Ok(b) => b,
-        Err(e) => {
+        Err(e @ (crate::adapters::s3::BlobError::NotFound | crate::adapters::s3::BlobError::TooLarge { .. })) => {
             let reason = e.to_string();
             fail_import(repo, campaign_id, &token, &reason, now).await?;
             return Ok(IngestResult::Rejected(reason));
+        }
+        Err(e) => {
+            // S3 trouble is not the file's fault: release the lease and let the event retry.
+            fail_import(repo, campaign_id, &token, "the upload could not be read yet; retrying", now).await?;
+            return Err(ImportServiceError::Repo(RepoError::Sdk(e.to_string())));
         }
     };
     let opts = crate::import::ParseOptions {
@@ -282,7 +287,7 @@ pub async fn ingest_object(
     match write_and_finish(repo, campaign_id, &token, &before, &parsed, now).await {
         Ok(o) => Ok(IngestResult::Imported(o)),
         Err(e) => {
-            // Leave the lease to expire is wrong: mark failed so a retry of the event can re-take it.
+            // Mark failed rather than leave the lease to expire, so a retry of the event can re-take it.
             let _ = fail_import(repo, campaign_id, &token, "contacts could not be stored; retrying", now).await;
             Err(e)
         }
