@@ -11,7 +11,7 @@ use campaigns::local::{LocalOptions, start};
 use chrono::Utc;
 use shared::adapters::metrics::{RequestCounter, instrumented_dynamodb};
 use shared::domain::settings::PacingInput;
-use shared::domain::{AgentSnapshot, CallTotals, Campaign, CampaignState, Counters, ImportState, SettingsInput};
+use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState, SettingsInput};
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -45,25 +45,9 @@ async fn main() -> anyhow::Result<()> {
         pacing: Some(PacingInput { delay_seconds: Some(2) }),
         ..Default::default()
     };
-    let c = Campaign {
-        id: id.clone(),
-        owner: "bench".into(),
-        state: CampaignState::Draft,
-        settings: input.validate(now, false).map_err(|e| anyhow::anyhow!("{e}"))?,
-        agent: AgentSnapshot { id: "a".into(), name: "A".into(), prompt_text: String::new() },
-        counters: Counters::default(),
-        totals: CallTotals::default(),
-        import_state: ImportState::AwaitingUpload,
-        import_report: None,
-        import_error: None,
-        failure_reason: None,
-        next_dial_at: None,
-        created_at: now,
-        updated_at: now,
-        started_at: None,
-        completed_at: None,
-        upload_key: None,
-    };
+    let settings = input.validate(now, false).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let agent = AgentSnapshot { id: "a".into(), name: "A".into(), prompt_text: String::new() };
+    let c = Campaign::new_draft(&id, "bench", settings, agent, ImportState::AwaitingUpload, now);
     local.repo.put_new_campaign(&c).await?;
     // A timezone column keeps every contact inside its calling window whatever the hour.
     let zone = ["Pacific/Honolulu", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney"]

@@ -222,6 +222,36 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// A new draft: no contacts, no calls yet.
+    pub fn new_draft(
+        id: &str,
+        owner: &str,
+        settings: Settings,
+        agent: AgentSnapshot,
+        import_state: ImportState,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Campaign {
+            id: id.to_string(),
+            owner: owner.to_string(),
+            state: CampaignState::Draft,
+            settings,
+            agent,
+            counters: Counters::default(),
+            totals: CallTotals::default(),
+            import_state,
+            import_report: None,
+            import_error: None,
+            failure_reason: None,
+            next_dial_at: None,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            completed_at: None,
+            upload_key: None,
+        }
+    }
+
     pub fn stats(&self) -> Stats {
         Stats::from_parts(&self.counters, &self.totals)
     }

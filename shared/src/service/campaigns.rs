@@ -17,8 +17,7 @@ use crate::adapters::dynamodb::{Repo, RepoError};
 use crate::adapters::s3::{BlobError, Blobs, PresignedPut, upload_prefix};
 use crate::adapters::scheduler::Wakeups;
 use crate::domain::{
-    Action, AgentSnapshot, CallTotals, Campaign, CampaignState, Contact, ContactState, Counters,
-    FieldError, ImportState, Outcome, Settings, SettingsInput, Stats,
+    Action, AgentSnapshot, Campaign, CampaignState, Contact, ContactState, FieldError, ImportState, Outcome, Settings, SettingsInput, Stats,
 };
 use crate::import::{ImportError, ImportReport, Limits, ParseOptions, ParsedContact, parse_file};
 use crate::ports::Clock;
@@ -392,25 +391,7 @@ fn new_campaign(
     import_state: ImportState,
     now: DateTime<Utc>,
 ) -> Campaign {
-    Campaign {
-        id: id.to_string(),
-        owner: owner.to_string(),
-        state: CampaignState::Draft,
-        settings,
-        agent,
-        counters: Counters::default(),
-        totals: CallTotals::default(),
-        import_state,
-        import_report: None,
-        import_error: None,
-        failure_reason: None,
-        next_dial_at: None,
-        created_at: now,
-        updated_at: now,
-        started_at: None,
-        completed_at: None,
-        upload_key: None,
-    }
+    Campaign::new_draft(id, owner, settings, agent, import_state, now)
 }
 
 /// Validate settings for a new campaign and resolve its agent.

@@ -30,9 +30,7 @@ pub async fn fresh_repo() -> Repo {
 }
 
 use chrono::{DateTime, Timelike, Utc};
-use shared::domain::{
-    AgentSnapshot, CallTotals, Campaign, CampaignState, Counters, ImportState, SettingsInput,
-};
+use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState, SettingsInput};
 
 /// A timezone where it is daytime now (local 09:00-18:59), so a test's contacts are inside
 /// their 08:00-21:00 window whenever the test runs.
@@ -82,29 +80,8 @@ pub async fn running_campaign(
     let now = Utc::now();
     let settings = input.validate(now, false).expect("valid settings");
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let c = Campaign {
-        id: id.clone(),
-        owner: "tester".into(),
-        state: CampaignState::Draft,
-        settings,
-        agent: AgentSnapshot {
-            id: "agent-1".into(),
-            name: "Sales Bot".into(),
-            prompt_text: "Hello".into(),
-        },
-        counters: Counters::default(),
-        totals: CallTotals::default(),
-        import_state: ImportState::AwaitingUpload,
-        import_report: None,
-        import_error: None,
-        failure_reason: None,
-        next_dial_at: None,
-        created_at: now,
-        updated_at: now,
-        started_at: None,
-        completed_at: None,
-        upload_key: None,
-    };
+    let agent = AgentSnapshot { id: "agent-1".into(), name: "Sales Bot".into(), prompt_text: "Hello".into() };
+    let c = Campaign::new_draft(&id, "tester", settings, agent, ImportState::AwaitingUpload, now);
     repo.put_new_campaign(&c).await.expect("put campaign");
     let parsed = shared::import::parse_file(
         csv.as_bytes(),
