@@ -369,20 +369,8 @@ async fn dialer_dying_after_the_lease_strands_nobody() {
     sim_script(&local, Script::default().with(nums[0].clone(), ok(2)));
     let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
     let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
-    let now = Utc::now();
     // The first half of a dial: the claim transaction, then "the process dies".
-    local
-        .repo
-        .claim(&shared::adapters::dynamodb::dial::Claim {
-            campaign_id: &c.id,
-            contact: &contact,
-            attempt: 1,
-            now_ms: to_ms(now),
-            lease_until_ms: to_ms(now) + 200,
-            next_dial_ms: to_ms(now),
-        })
-        .await
-        .unwrap();
+    claim_first_attempt(&local, &c.id, &contact, 200).await;
     assert_eq!(local.dialer.dial_next(&c.id).await.unwrap(), DialOutcome::NoSlot, "the slot is held");
     tokio::time::sleep(Duration::from_millis(450)).await;
     local.dialer.tick().await.unwrap();
@@ -411,19 +399,7 @@ async fn dialer_dying_after_the_create_does_not_redial() {
     sim_script(&local, Script::default().with(nums[0].clone(), Behaviour { callbacks: CallbackMode::None, ..ok(20) }));
     let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
     let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
-    let now = Utc::now();
-    local
-        .repo
-        .claim(&shared::adapters::dynamodb::dial::Claim {
-            campaign_id: &c.id,
-            contact: &contact,
-            attempt: 1,
-            now_ms: to_ms(now),
-            lease_until_ms: to_ms(now) + 200,
-            next_dial_ms: to_ms(now),
-        })
-        .await
-        .unwrap();
+    claim_first_attempt(&local, &c.id, &contact, 200).await;
     // The call is created at Twilio, then the process dies before record_call_sid.
     let req = shared::twilio::CreateCall {
         to: nums[0].clone(),
@@ -445,6 +421,23 @@ async fn dialer_dying_after_the_create_does_not_redial() {
     })
     .await;
     assert_eq!(sim_record(&local).calls.len(), 1, "never dialed twice");
+}
+
+/// Only the lease transaction of a dial (attempt 1), as a dialer that dies right after it.
+async fn claim_first_attempt(local: &Local, campaign_id: &str, contact: &shared::adapters::dynamodb::records::ContactRecord, lease_ms: i64) {
+    let now = to_ms(Utc::now());
+    local
+        .repo
+        .claim(&shared::adapters::dynamodb::dial::Claim {
+            campaign_id,
+            contact,
+            attempt: 1,
+            now_ms: now,
+            lease_until_ms: now + lease_ms,
+            next_dial_ms: now,
+        })
+        .await
+        .unwrap();
 }
 
 async fn wait_state_or_tick(local: &Local, id: &str) {

@@ -30,20 +30,7 @@ impl Repo {
 
     /// A campaign by id, strongly consistent. `None` when it does not exist.
     pub async fn get_campaign(&self, id: &str) -> Result<Option<Campaign>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(campaign_pk(id)))
-            .key(SK, s(META))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match out.item {
-            None => Ok(None),
-            Some(item) => Ok(Some(parse_item::<CampaignRecord>(item)?.into())),
-        }
+        Ok(self.get_record::<CampaignRecord>(campaign_pk(id), META.to_string()).await?.map(Campaign::from))
     }
 
     /// A campaign by id that belongs to `owner`; another owner's campaign is `None`, exactly
@@ -345,20 +332,7 @@ impl Repo {
 
     /// One of the owner's agents; another owner's agent is `None`, as if it did not exist.
     pub async fn get_agent(&self, owner: &str, id: &str) -> Result<Option<StoredAgent>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(owner)))
-            .key(SK, s(agent_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
-            None => None,
-            Some(item) => Some(stored_agent(parse_item(item)?)),
-        })
+        Ok(self.get_record(user_pk(owner), agent_sk(id)).await?.map(stored_agent))
     }
 
     /// The owner's agents, oldest first, paginated like campaigns (cursor = last agent id).
@@ -424,20 +398,7 @@ impl Repo {
     }
 
     pub async fn get_idempotency(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(user_pk(owner)))
-            .key(SK, s(idem_sk(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match out.item {
-            None => Ok(None),
-            Some(item) => Ok(Some(parse_item(item)?)),
-        }
+        self.get_record(user_pk(owner), idem_sk(key)).await
     }
 
     /// Store the first request's response on its claim.

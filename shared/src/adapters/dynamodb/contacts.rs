@@ -259,17 +259,7 @@ impl Repo {
 
     /// A single contact, strongly consistent.
     pub async fn get_contact(&self, campaign_id: &str, phone: &str) -> Result<Option<ContactRecord>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(campaign_pk(campaign_id)))
-            .key(SK, s(contact_sk(phone)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item.map(parse_item::<ContactRecord>).transpose()
+        self.get_record(campaign_pk(campaign_id), contact_sk(phone)).await
     }
 }
 

@@ -257,17 +257,7 @@ impl Repo {
     }
 
     pub async fn get_attempt(&self, campaign_id: &str, phone: &str, attempt: u32) -> Result<Option<AttemptRecord>, RepoError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PK, s(campaign_pk(campaign_id)))
-            .key(SK, s(attempt_sk(phone, attempt)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item.map(parse_item::<AttemptRecord>).transpose()
+        self.get_record(campaign_pk(campaign_id), attempt_sk(phone, attempt)).await
     }
 
     /// A non-terminal callback: record progress if it is newer than what we have (by

@@ -35,6 +35,21 @@ impl Repo {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// One item by key, strongly consistent, as its record type; `None` when absent.
+    pub(crate) async fn get_record<T: serde::de::DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, RepoError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(error::classify)?;
+        out.item.map(records::parse_item::<T>).transpose()
+    }
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
