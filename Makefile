@@ -35,4 +35,4 @@ sam-build:
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY infra/local/sam.sh build
 
 bench:
-	cargo bench -p shared --bench parser
+	cargo bench -p contacts-parser --bench parser

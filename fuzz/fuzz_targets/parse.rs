@@ -1,10 +1,10 @@
-//! Fuzzes `shared::import::parse_file`: any bytes, under every extension it routes on,
+//! Fuzzes `contacts_parser::parse_file`: any bytes, under every extension it routes on,
 //! with small limits so the limit paths are reached too. The only failure is a panic.
 //! Run: `cargo +nightly fuzz run parse -- -max_total_time=600` (from the repository root).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::import::{Limits, ParseOptions, parse_file};
+use contacts_parser::{Limits, ParseOptions, parse_file};
 
 const NAMES: [&str; 8] = [
     "f.csv", "f.tsv", "f.txt", "f.xlsx", "f.xls", "f.ods", "f", "f.pdf",

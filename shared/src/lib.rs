@@ -5,7 +5,8 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod http;
-pub mod import;
+/// The contact parser lives in its own crate (`parser/`, no AWS); re-exported under its old path.
+pub use contacts_parser as import;
 pub mod ports;
 pub mod service;
 pub mod telemetry;

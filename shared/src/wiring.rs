@@ -40,12 +40,12 @@ pub fn dialer_from_env(sdk: &aws_config::SdkConfig) -> Result<Dialer, ConfigErro
 pub struct IngestDeps {
     pub repo: Repo,
     pub blobs: Blobs,
-    pub limits: crate::import::Limits,
+    pub limits: contacts_parser::Limits,
 }
 
 pub fn ingest_from_env(sdk: &aws_config::SdkConfig) -> Result<IngestDeps, ConfigError> {
     let repo = Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
-    let mut limits = crate::import::Limits::default();
+    let mut limits = contacts_parser::Limits::default();
     limits.max_file_bytes = parsed_or("MAX_UPLOAD_BYTES", limits.max_file_bytes)?;
     limits.max_rows = parsed_or("MAX_ROWS", limits.max_rows)?;
     let blobs = Blobs::new(crate::config::s3_client(sdk), required("BUCKET_NAME")?).with_max_object_bytes(limits.max_file_bytes);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Generate shared/src/import/tz_table.rs from Python phonenumbers' prefix->time zone data.
+"""Generate parser/src/tz_table.rs from Python phonenumbers' prefix->time zone data.
 
 Usage (from the repository root):
-    infra/local/.venv/bin/python tests/oracle/gen_tz_table.py > shared/src/import/tz_table.rs
+    infra/local/.venv/bin/python tests/oracle/gen_tz_table.py > parser/src/tz_table.rs
 
 Every prefix of libphonenumber's timezone map is kept. A prefix with exactly one IANA zone
 points at it; a prefix with several zones (or only Etc/Unknown) is kept as AMBIGUOUS

@@ -871,7 +871,7 @@ async fn draft_then_presigned_upload_then_import_then_start() {
 
     // What the ingest function does on the S3 event (tested in its own crate): parse, import.
     let parsed =
-        shared::import::parse_file(&stored, &key, &shared::import::ParseOptions::default())
+        contacts_parser::parse_file(&stored, &key, &contacts_parser::ParseOptions::default())
             .expect("parse");
     shared::service::import::import_parsed(&app.state.deps.repo, &id, &parsed, chrono::Utc::now())
         .await

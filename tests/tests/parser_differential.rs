@@ -1,4 +1,4 @@
-//! Differential test: the parser's phone verdicts (shared::import::phone::normalize, the
+//! Differential test: the parser's phone verdicts (contacts_parser::phone::normalize, the
 //! exact path every row takes) against Python `phonenumbers` (tests/oracle/phone_oracle.py)
 //! over a generated corpus of >100k inputs: every supported region and number type, in
 //! national, international, E.164, RFC 3966 and IDD spellings with assorted punctuation,
@@ -10,10 +10,10 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use shared::import::phone::rlibphonenumber::{
+use contacts_parser::phone::rlibphonenumber::{
     PHONE_NUMBER_UTIL, PhoneNumberFormat, PhoneNumberType,
 };
-use shared::import::phone::{self, Rejection};
+use contacts_parser::phone::{self, Rejection};
 
 struct Rng(u64);
 impl Rng {

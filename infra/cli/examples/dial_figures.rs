@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..n {
         csv.push_str(&format!("+1202555{:04},{zone}\n", 1000 + i));
     }
-    let parsed = shared::import::parse_file(csv.as_bytes(), "f.csv", &Default::default())?;
+    let parsed = contacts_parser::parse_file(csv.as_bytes(), "f.csv", &Default::default())?;
     shared::service::import::import_parsed(&local.repo, &id, &parsed, now).await?;
     local.repo.transition(None, &id, &[CampaignState::Draft], CampaignState::Running, now, None).await?;
 

@@ -187,7 +187,7 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
 /// Stand-in for the S3 → ingest notification: new or changed objects under `uploads/`.
 async fn watch_uploads(repo: Repo, blobs: Blobs, clock: Arc<dyn Clock>, every: Duration) {
     let mut seen: HashMap<String, String> = HashMap::new();
-    let limits = shared::import::Limits::default();
+    let limits = contacts_parser::Limits::default();
     loop {
         tokio::time::sleep(every).await;
         let listed = blobs.client().list_objects_v2().bucket(blobs.bucket()).prefix("uploads/").send().await;

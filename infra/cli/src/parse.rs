@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use shared::import::{Limits, ParseOptions, ParsedContact, parse_file};
+use contacts_parser::{Limits, ParseOptions, ParsedContact, parse_file};
 
 #[derive(clap::Args, Debug)]
 pub struct ParseArgs {
@@ -60,7 +60,7 @@ fn execute(args: &ParseArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Io(format!("{}: {e}", args.file.display())))?
         .len();
     if size > opts.limits.max_file_bytes {
-        let e = shared::import::ImportError::TooLarge {
+        let e = contacts_parser::ImportError::TooLarge {
             bytes: size,
             limit: opts.limits.max_file_bytes,
         };

@@ -217,7 +217,7 @@ impl SettingsInput {
         if default_region.len() != 2 || !default_region.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(err("default_region", "default_region must be a two-letter ISO 3166 region code such as US"));
         }
-        if !crate::import::phone::is_supported_region(&default_region) {
+        if !contacts_parser::phone::is_supported_region(&default_region) {
             return Err(err("default_region", format!("default_region {default_region:?} is not a region libphonenumber knows")));
         }
         let name = match self.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {

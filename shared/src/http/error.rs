@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{CampaignState, FieldError};
-use crate::import::ImportError;
+use contacts_parser::ImportError;
 use crate::service::campaigns::ServiceError;
 
 /// `{"error": {"code", "message", "field", "state"}}`

@@ -19,7 +19,7 @@ use crate::adapters::scheduler::Wakeups;
 use crate::domain::{
     Action, AgentSnapshot, Campaign, CampaignState, Contact, ContactState, FieldError, ImportState, Outcome, Settings, SettingsInput, Stats,
 };
-use crate::import::{ImportError, ImportReport, Limits, ParseOptions, ParsedContact, parse_file};
+use contacts_parser::{ImportError, ImportReport, Limits, ParseOptions, ParsedContact, parse_file};
 use crate::ports::Clock;
 
 /// What the use cases need, built once per process. Cheap to clone.
@@ -217,7 +217,7 @@ pub struct CreatedWithFile {
     pub duplicates: u64,
     pub invalid: u64,
     /// Rejected and duplicate rows with their row numbers (at most 100; see the report).
-    pub errors: Vec<crate::import::RowError>,
+    pub errors: Vec<contacts_parser::RowError>,
     pub report: ImportReport,
     pub campaign: CampaignView,
 }
@@ -517,7 +517,7 @@ pub fn preview_options(
         .unwrap_or_else(|| "US".into())
         .trim()
         .to_ascii_uppercase();
-    if region.len() != 2 || !crate::import::phone::is_supported_region(&region) {
+    if region.len() != 2 || !contacts_parser::phone::is_supported_region(&region) {
         return Err(FieldError::new(
             "default_region",
             "default_region must be a two-letter ISO 3166 region code such as US",

@@ -16,7 +16,7 @@ use crate::adapters::dynamodb::keys::*;
 use crate::adapters::dynamodb::records::{CampaignRecord, attr, parse_item, to_ms};
 use crate::adapters::dynamodb::{Repo, RepoError};
 use crate::domain::{CampaignState, ImportState};
-use crate::import::{ImportError, Parsed};
+use contacts_parser::{ImportError, Parsed};
 
 /// How long an import may hold its lease before another delivery may take over (longer than
 /// the ingest function's timeout).
@@ -230,7 +230,7 @@ pub async fn ingest_object(
     repo: &Repo,
     blobs: &crate::adapters::s3::Blobs,
     key: &str,
-    limits: &crate::import::Limits,
+    limits: &contacts_parser::Limits,
     now: DateTime<Utc>,
 ) -> Result<IngestResult, ImportServiceError> {
     let Some((owner, campaign_id, file_name)) = parse_upload_key(key) else {
@@ -268,13 +268,13 @@ pub async fn ingest_object(
             return Err(ImportServiceError::Repo(RepoError::Sdk(e.to_string())));
         }
     };
-    let opts = crate::import::ParseOptions {
+    let opts = contacts_parser::ParseOptions {
         default_region: campaign.settings.default_region.clone(),
         phone_column: campaign.settings.phone_column.clone(),
         name_column: campaign.settings.name_column.clone(),
         limits: limits.clone(),
     };
-    let parsed = match crate::import::parse_file(&bytes, file_name, &opts) {
+    let parsed = match contacts_parser::parse_file(&bytes, file_name, &opts) {
         Ok(p) => p,
         Err(e) => {
             let reason = e.to_string();

@@ -83,10 +83,10 @@ pub async fn running_campaign(
     let agent = AgentSnapshot { id: "agent-1".into(), name: "Sales Bot".into(), prompt_text: "Hello".into() };
     let c = Campaign::new_draft(&id, "tester", settings, agent, ImportState::AwaitingUpload, now);
     repo.put_new_campaign(&c).await.expect("put campaign");
-    let parsed = shared::import::parse_file(
+    let parsed = contacts_parser::parse_file(
         csv.as_bytes(),
         "list.csv",
-        &shared::import::ParseOptions::default(),
+        &contacts_parser::ParseOptions::default(),
     )
     .expect("parse");
     shared::service::import::import_parsed(repo, &id, &parsed, now)

@@ -13,7 +13,7 @@ use super::keys::*;
 use super::records::{ContactRecord, attr, parse_item, to_ms};
 use super::{Repo, s};
 use crate::domain::{Contact, ContactState, Counters};
-use crate::import::ParsedContact;
+use contacts_parser::ParsedContact;
 
 /// DynamoDB's limit of items in one BatchWriteItem.
 pub const BATCH: usize = 25;

@@ -25,10 +25,10 @@ fn s(v: &str) -> XCell {
     XCell::Str(v.to_string())
 }
 
-const FIXTURE_CSV: &[u8] = include_bytes!("../../../tests/fixtures/contacts.csv");
-const FIXTURE_TXT: &[u8] = include_bytes!("../../../tests/fixtures/numbers.txt");
-const FIXTURE_XLS: &[u8] = include_bytes!("../../../tests/fixtures/contacts.xls");
-const FIXTURE_ODS: &[u8] = include_bytes!("../../../tests/fixtures/contacts.ods");
+const FIXTURE_CSV: &[u8] = include_bytes!("../../tests/fixtures/contacts.csv");
+const FIXTURE_TXT: &[u8] = include_bytes!("../../tests/fixtures/numbers.txt");
+const FIXTURE_XLS: &[u8] = include_bytes!("../../tests/fixtures/contacts.xls");
+const FIXTURE_ODS: &[u8] = include_bytes!("../../tests/fixtures/contacts.ods");
 
 #[test]
 fn csv_with_name_metadata_duplicates_and_bad_rows() {
@@ -614,7 +614,7 @@ fn fast_path_agrees_with_the_full_path() {
 /// A bounded, libFuzzer-free fuzz loop: structured mutations (byte flips, truncation,
 /// splices between seeds, delimiter/quote/newline/NUL insertion, duplication of a chunk)
 /// over CSV, TXT, XLSX, XLS and ODS seeds, every input under six names. Runs for
-/// $PARSER_FUZZ_SECONDS (default 60). `cargo test -p shared --lib fuzz_loop -- --ignored --nocapture`
+/// $PARSER_FUZZ_SECONDS (default 60). `cargo test -p contacts-parser --lib fuzz_loop -- --ignored --nocapture`
 #[test]
 #[ignore = "long-running; run explicitly"]
 fn fuzz_loop() {

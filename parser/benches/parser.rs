@@ -1,4 +1,4 @@
-//! Contact parser throughput, one thread: `cargo bench -p shared --bench parser`.
+//! Contact parser throughput, one thread: `cargo bench -p contacts-parser --bench parser`.
 //!
 //! Generated inputs (fixed seed): CSV of 100k and 1M rows and an XLSX of 100k rows, each
 //! row `phone,name,company,email` with US numbers in the usual spellings and ~2% bad or
@@ -10,11 +10,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use contacts_parser::{ParseOptions, parse_file};
 use rlibphonenumber::{PHONE_NUMBER_UTIL, Region};
-use shared::import::{ParseOptions, parse_file};
 
 #[allow(dead_code)]
-#[path = "../src/import/xlsx_writer.rs"]
+#[path = "../src/xlsx_writer.rs"]
 mod xlsx_writer;
 use xlsx_writer::{XCell, write_xlsx};
 
@@ -176,23 +176,27 @@ fn main() {
         || {
             phones
                 .iter()
-                .filter(|p| shared::import::phone::normalize(p, us).is_ok())
+                .filter(|p| contacts_parser::phone::normalize(p, us).is_ok())
                 .count() as u64
         },
     );
     measure("phone::normalize_full 100k", 100_000, runs(7), || {
         phones
             .iter()
-            .filter(|p| shared::import::phone::normalize_full(p, us).is_ok())
+            .filter(|p| contacts_parser::phone::normalize_full(p, us).is_ok())
             .count() as u64
     });
     let e164: Vec<String> = phones
         .iter()
-        .filter_map(|p| shared::import::phone::normalize(p, us).ok().map(|n| n.e164))
+        .filter_map(|p| {
+            contacts_parser::phone::normalize(p, us)
+                .ok()
+                .map(|n| n.e164)
+        })
         .collect();
     measure("phone::timezone_for 100k", 100_000, runs(7), || {
         e164.iter()
-            .filter(|e| shared::import::phone::timezone_for(e).is_some())
+            .filter(|e| contacts_parser::phone::timezone_for(e).is_some())
             .count() as u64
     });
     let naive_rate = measure("naive csv 100k (parse+is_valid)", 100_000, runs(7), || {

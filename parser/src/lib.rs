@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use rlibphonenumber::Region;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use columns::NameSource;
 
@@ -67,7 +66,8 @@ impl Default for ParseOptions {
 /// At most this many row errors are listed; the rest are counted in `errors_truncated`.
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
-#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     /// csv, tsv, txt (one number a line), csv-semicolon, csv-pipe, xlsx, xls, ods.
     pub format: String,
@@ -88,7 +88,8 @@ pub struct ImportReport {
     pub errors_truncated: u64,
 }
 
-#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct RowError {
     /// The row number as a spreadsheet shows it (the header is its own row).
     pub row: u64,
