@@ -7,6 +7,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use shared::adapters::sqs::DialMessage;
+use shared::domain::masking::mask_phones_in;
 use shared::service::dial::Dialer;
 use tracing::{info, warn};
 
@@ -21,7 +22,7 @@ pub async fn handle(dialer: &Dialer, event: LambdaEvent<Value>) -> Result<Value,
         let id = id.to_string();
         let dial = dialer.wake(&id).await?;
         let outcome = match dial {
-            Some(id) => format!("{:?}", dialer.dial_next(&id).await?),
+            Some(id) => mask_phones_in(&format!("{:?}", dialer.dial_next(&id).await?)),
             None => "nothing to dial".to_string(),
         };
         info!(campaign_id = %id, %outcome, "wake-up handled");
@@ -44,7 +45,7 @@ pub async fn handle_sqs(dialer: &Dialer, event: SqsEvent) -> SqsBatchResponse {
             continue;
         };
         match dialer.dial_next(&msg.campaign_id).await {
-            Ok(outcome) => info!(campaign_id = %msg.campaign_id, ?outcome, "dial"),
+            Ok(outcome) => info!(campaign_id = %msg.campaign_id, outcome = %mask_phones_in(&format!("{outcome:?}")), "dial"),
             Err(e) => {
                 warn!(campaign_id = %msg.campaign_id, error = %e, "dial failed; message will be retried");
                 let mut failure = aws_lambda_events::sqs::BatchItemFailure::default();

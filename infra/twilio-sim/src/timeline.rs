@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use chrono::Utc;
 use shared::domain::CallStatus;
-use shared::domain::masking::mask_phone;
+use shared::domain::masking::{mask_phone, mask_phones_in};
 use shared::twilio::client::format_date;
 use shared::twilio::signature;
 
@@ -285,6 +285,7 @@ async fn deliver(
             .find(|(k, _)| k == "To")
             .map(|(_, v)| mask_phone(v))
             .unwrap_or_default();
+        let error = error.as_deref().map(mask_phones_in);
         tracing::warn!(call_sid = sid, to = %to, status, attempt, error = ?error, "status callback failed");
         if attempt == 1 {
             tokio::time::sleep(shared.scaled(1.0).max(std::time::Duration::from_millis(1))).await;
