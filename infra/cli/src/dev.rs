@@ -56,7 +56,12 @@ pub fn run(args: DevArgs) -> ExitCode {
                 if let Some(sim) = &local.sim {
                     println!("Twilio simulator: {}", sim.base_url);
                 }
-                println!("Token for alice:  {}", local.token("alice"));
+                let (token, exp) = local.token_with_expiry("alice");
+                println!("Token for alice:  {token}");
+                println!(
+                    "                  ({}; another: cargo run -q -p campaigns -- token --user alice)",
+                    shared::http::auth::token_validity(shared::http::auth::LOCAL_TOKEN_HOURS, exp)
+                );
                 println!("Ctrl-C stops.");
                 let _ = tokio::signal::ctrl_c().await;
                 ExitCode::SUCCESS

@@ -104,9 +104,15 @@ impl Drop for Local {
 }
 
 impl Local {
-    /// A bearer token for a local user.
+    /// A bearer token for a local user, valid `LOCAL_TOKEN_HOURS` like `campaigns token`'s.
     pub fn token(&self, user: &str) -> String {
-        shared::http::auth::issue_local_token(self.jwt_secret.as_bytes(), user, Duration::from_secs(3600)).unwrap_or_default()
+        self.token_with_expiry(user).0
+    }
+
+    /// The token and when it expires.
+    pub fn token_with_expiry(&self, user: &str) -> (String, chrono::DateTime<chrono::Utc>) {
+        use shared::http::auth::{LOCAL_TOKEN_HOURS, local_token};
+        local_token(self.jwt_secret.as_bytes(), user, LOCAL_TOKEN_HOURS).unwrap_or_else(|_| (String::new(), chrono::Utc::now()))
     }
 }
 
@@ -237,7 +243,7 @@ async fn consume_queue(dialer: Dialer, sqs: aws_sdk_sqs::Client, url: String) {
             let Some(msg) = m.body().and_then(|b| serde_json::from_str::<DialMessage>(b).ok()) else { continue };
             match dialer.dial_next(&msg.campaign_id).await {
                 Ok(outcome) => {
-                    tracing::debug!(campaign_id = %msg.campaign_id, ?outcome, "dial");
+                    tracing::debug!(campaign_id = %msg.campaign_id, outcome = %shared::domain::masking::mask_phones_in(&format!("{outcome:?}")), "dial");
                     if let Some(h) = m.receipt_handle() {
                         let _ = sqs.delete_message().queue_url(&url).receipt_handle(h).send().await;
                     }

@@ -3,15 +3,14 @@
 //! HTTP API's JWT authorizer verifies tokens from the real issuer.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct TokenArgs {
     /// The user id (the token's `sub`).
     #[arg(long, default_value = "alice")]
     pub user: String,
-    /// Hours until the token expires.
-    #[arg(long, default_value_t = 24)]
+    /// Hours until the token expires (the token `campaigns dev` prints lasts as long).
+    #[arg(long, default_value_t = shared::http::auth::LOCAL_TOKEN_HOURS)]
     pub hours: u64,
     /// The signing secret.
     #[arg(long, env = "LOCAL_JWT_SECRET", default_value = shared::http::auth::DEFAULT_LOCAL_SECRET, hide_env_values = true)]
@@ -23,13 +22,14 @@ pub fn run(args: TokenArgs) -> ExitCode {
         eprintln!("campaigns token: --user must be a non-empty id without '/'");
         return ExitCode::FAILURE;
     }
-    match shared::http::auth::issue_local_token(
-        args.secret.as_bytes(),
-        &args.user,
-        Duration::from_secs(args.hours * 3600),
-    ) {
-        Ok(token) => {
+    match shared::http::auth::local_token(args.secret.as_bytes(), &args.user, args.hours) {
+        Ok((token, exp)) => {
+            // The token alone on stdout, so `$(campaigns token)` captures it; its lifetime on stderr.
             println!("{token}");
+            eprintln!(
+                "campaigns token: {}",
+                shared::http::auth::token_validity(args.hours, exp)
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -21,6 +21,23 @@ use super::error::ApiError;
 /// The development secret when `LOCAL_JWT_SECRET` is unset. Never used on Lambda.
 pub const DEFAULT_LOCAL_SECRET: &str = "local-dev-secret";
 
+/// How long a local token lasts: the one lifetime of `campaigns token` and of the token
+/// `campaigns dev` prints, both of which print it beside the token.
+pub const LOCAL_TOKEN_HOURS: u64 = 24;
+
+/// A local token for `user`, valid `hours`, and the instant it expires.
+pub fn local_token(secret: &[u8], user: &str, hours: u64) -> Result<(String, chrono::DateTime<chrono::Utc>), jsonwebtoken::errors::Error> {
+    let ttl = std::time::Duration::from_secs(hours.saturating_mul(3600));
+    let token = issue_local_token(secret, user, ttl)?;
+    let exp = chrono::Utc::now() + chrono::Duration::seconds(ttl.as_secs() as i64);
+    Ok((token, exp))
+}
+
+/// "valid 24 h, until 2026-11-30 05:01 UTC": what the CLI prints beside a token.
+pub fn token_validity(hours: u64, exp: chrono::DateTime<chrono::Utc>) -> String {
+    format!("valid {hours} h, until {}", exp.format("%Y-%m-%d %H:%M UTC"))
+}
+
 #[derive(Clone)]
 pub enum Auth {
     /// Trust the API Gateway JWT authorizer's claims in the request context.
