@@ -20,10 +20,14 @@ stack-up:
 stack-down:
 	infra/local/stack.sh down
 
-dev: stack-up
-	cargo run -p campaigns -- dev
+# Flags for `campaigns dev`: make dev ARGS="--port 3001 --tick-seconds 5 --sim-time-scale 0.1"
+ARGS ?=
 
-test: stack-up
+dev: stack-up
+	cargo run -p campaigns -- dev $(ARGS)
+
+# test.sh starts the emulator if it is not running and then stops it (only the one it started).
+test: venv
 	infra/local/test.sh
 
 lint-template: venv

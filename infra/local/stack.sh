@@ -6,6 +6,7 @@
 #   infra/local/stack.sh up       start moto (if not running) and create the dev resources
 #   infra/local/stack.sh down     stop it
 #   infra/local/stack.sh status   say whether it runs, and where
+#   infra/local/stack.sh pid      print the pid of the moto this script started on the port, if any
 #
 # Port: $LOCAL_AWS_PORT (default 4566). Needs only python3 (with the venv module) and curl or python.
 set -euo pipefail
@@ -15,8 +16,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 VENV="$HERE/.venv"
 RUN="$HERE/run"
 PORT="${LOCAL_AWS_PORT:-4566}"
-PIDFILE="$RUN/moto.pid"
-LOG="$RUN/moto.log"
+# One pid file and log per port: stacks on different ports (tests, the newcomer run) do not
+# mistake each other's server for their own.
+PIDFILE="$RUN/moto-$PORT.pid"
+LOG="$RUN/moto-$PORT.log"
 ENDPOINT="http://127.0.0.1:$PORT"
 
 say() { printf 'stack: %s\n' "$*" >&2; }
@@ -124,5 +127,6 @@ case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    *) echo "usage: $0 venv|up|down|status" >&2; exit 2 ;;
+    pid) running_pid || true ;;
+    *) echo "usage: $0 venv|up|down|status|pid" >&2; exit 2 ;;
 esac

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The test command (`make test` runs it after `make stack-up`): every Rust test of the workspace
-# against the local stack, then the Python-side checks. Runs every step even when one fails,
-# prints one line per step and a final summary line, and exits non-zero when anything failed.
+# The test command (`make test` runs it): every Rust test of the workspace against the local
+# stack, then the Python-side checks. Runs every step even when one fails, prints one line per
+# step and a final summary line, and exits non-zero when anything failed.
+#
+# The emulator: if none of ours runs on $LOCAL_AWS_PORT, this starts one and stops it at the end;
+# one that was already running (yours, from `make stack-up` or `make dev`) is used and left
+# running. TEST_STEPS=none runs no step (the stack-ownership check uses it).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +19,14 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export CAMPAIGNS_PYTHON="${CAMPAIGNS_PYTHON:-$VENV/bin/python}"
+
+# Start the stack unless it already runs; stop at exit only what this run started.
+before="$("$HERE/stack.sh" pid)"
+"$HERE/stack.sh" up || exit 1
+after="$("$HERE/stack.sh" pid)"
+if [[ -z "$before" && -n "$after" ]]; then
+    trap '"$HERE/stack.sh" down' EXIT
+fi
 
 declare -a RESULTS=()
 PASSED=0
@@ -59,9 +71,15 @@ schemathesis_check() {
 }
 # --- end of HOOK -----------------------------------------------------------------------------
 
+if [[ "${TEST_STEPS:-all}" == none ]]; then
+    echo "TEST_STEPS=none: no step run"
+    exit 0
+fi
+
 step "rust tests (workspace)" rust_tests
 step "cfn-lint template.yaml" cfn_lint
 step "schemathesis /openapi.json" schemathesis_check
+step "make test stops only the emulator it started" "$ROOT/tests/stack_ownership.sh"
 
 printf '\n==> summary\n'
 printf '  %s\n' "${RESULTS[@]}"
