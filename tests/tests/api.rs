@@ -537,7 +537,7 @@ async fn create_rejects_each_bad_setting_naming_the_field() {
         ),
         (
             json!({"agent_id": agent, "business_hours": {"days": [0, 8]}}),
-            "business_hours.days",
+            "business_hours.days[0]",
         ),
         (
             json!({"agent_id": agent, "business_hours": {"start_time": "17:00", "end_time": "09:00"}}),
@@ -552,12 +552,12 @@ async fn create_rejects_each_bad_setting_naming_the_field() {
             "retry_policy.max_retries",
         ),
         (
-            json!({"agent_id": agent, "retry_policy": {"retryable_outcomes": ["voicemail"]}}),
-            "retry_policy.retryable_outcomes",
+            json!({"agent_id": agent, "retry_policy": {"retryable_outcomes": ["busy", "voicemail"]}}),
+            "retry_policy.retryable_outcomes[1]",
         ),
         (
-            json!({"agent_id": agent, "retry_policy": {"backoff_hours": [-1]}}),
-            "retry_policy.backoff_hours",
+            json!({"agent_id": agent, "retry_policy": {"backoff_hours": [1, -1]}}),
+            "retry_policy.backoff_hours[1]",
         ),
         (
             json!({"agent_id": agent, "max_concurrent_calls": 0}),
@@ -653,7 +653,7 @@ async fn create_rejects_bad_requests_without_a_500() {
             ],
             StatusCode::BAD_REQUEST,
             "malformed_json",
-            None,
+            Some("settings"),
         ),
         (
             vec![
@@ -752,6 +752,135 @@ async fn create_rejects_bad_requests_without_a_500() {
     }
     let r = app.post("/campaigns", "alice", json!([1, 2])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Words of serde's own messages that must never reach a user.
+const SERDE_WORDING: [&str; 8] = [
+    "invalid type",
+    "expected i64",
+    "expected u32",
+    "line 1 column",
+    "unknown variant",
+    "EOF while parsing",
+    "`",
+    "struct ",
+];
+
+#[tokio::test]
+async fn errors_name_the_field_and_say_what_is_expected_in_plain_words() {
+    let app = app().await;
+    let agent = app.agent("alice").await;
+    // A broken settings part: named, and said in plain words.
+    let broken = format!("{{\"agent_id\": \"{agent}\", \"pacing\": ");
+    let r = app
+        .multipart(
+            "/campaigns/create",
+            "alice",
+            &[Part::file("c.csv", CSV.as_bytes()), Part::text("settings", &broken)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.error(), ("malformed_json".to_string(), Some("settings".to_string())));
+    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.starts_with("the settings part is not valid JSON: it ends before the JSON is complete"), "{message}");
+    // (field sent, field named, words the message must contain)
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"agent_id": agent, "pacing": {"delay_seconds": "ten"}}),
+            "pacing.delay_seconds",
+            "pacing.delay_seconds must be a whole number of seconds from 0 to 3600, not the text \"ten\"",
+        ),
+        (
+            json!({"agent_id": agent, "business_hours": {"days": [1, "mon"]}}),
+            "business_hours.days[1]",
+            "must be a weekday number, 1 (Monday) to 7 (Sunday), not the text \"mon\"",
+        ),
+        (
+            json!({"agent_id": agent, "business_hours": {"days": [1, 9]}}),
+            "business_hours.days[1]",
+            "day 9 is outside 1 (Monday) to 7 (Sunday)",
+        ),
+        (
+            json!({"agent_id": agent, "max_concurrent_calls": -1}),
+            "max_concurrent_calls",
+            "must be a whole number from 1 to 50, not -1",
+        ),
+        (
+            json!({"agent_id": agent, "machine_detection": "yes"}),
+            "machine_detection",
+            "must be true or false",
+        ),
+        (
+            json!({"agent_id": agent, "scheduled_start_time": "tomorrow"}),
+            "scheduled_start_time",
+            "must be an RFC 3339 date and time as text",
+        ),
+        (
+            json!({"agent_id": agent, "pacing": 5}),
+            "pacing",
+            "pacing must be an object such as {\"delay_seconds\": 10}, not 5",
+        ),
+        (
+            json!({"agent_id": agent, "pacing_seconds": 3}),
+            "pacing_seconds",
+            "there is no setting named \"pacing_seconds\" here; the settings are name, agent_id,",
+        ),
+    ];
+    for (s, field, words) in cases {
+        let multipart = app
+            .multipart(
+                "/campaigns/create",
+                "alice",
+                &[Part::file("c.csv", CSV.as_bytes()), Part::text("settings", &s.to_string())],
+                None,
+            )
+            .await;
+        let json_body = app.post("/campaigns", "alice", s.clone()).await;
+        for r in [multipart, json_body] {
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{s}: {}", r.text());
+            assert_eq!(r.error().1.as_deref(), Some(field), "{s}: {}", r.text());
+            let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains(words), "{s}: {message}");
+            for w in SERDE_WORDING {
+                assert!(!message.contains(w), "{s}: serde wording {w:?} in {message}");
+            }
+        }
+    }
+    // A JSON body that is not JSON names the body; one that is not an object says so.
+    for (body, status, field) in [
+        ("{\"agent_id\": ", StatusCode::BAD_REQUEST, "body"),
+        ("{a: 1}", StatusCode::BAD_REQUEST, "body"),
+        ("[1, 2]", StatusCode::UNPROCESSABLE_ENTITY, "body"),
+    ] {
+        let r = app
+            .send(
+                Request::post("/campaigns")
+                    .header("authorization", format!("Bearer {}", token("alice")))
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.text());
+        assert_eq!(r.error().1.as_deref(), Some(field), "{body}: {}", r.text());
+        let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+        for w in SERDE_WORDING {
+            assert!(!message.contains(w), "{body}: serde wording {w:?} in {message}");
+        }
+    }
+    // Query parameters: named, with the accepted values.
+    for (uri, field, words) in [
+        ("/campaigns?state=bogus", "state", "state must be one of draft, pending, running, paused, completed, failed, not \"bogus\""),
+        ("/campaigns?limit=ten", "limit", "limit must be a whole number from 1 to 100"),
+        ("/campaigns?limit=500", "limit", "limit must be between 1 and 100"),
+    ] {
+        let r = app.get(uri, "alice").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}: {}", r.text());
+        assert_eq!(r.error(), ("invalid_query".to_string(), Some(field.to_string())), "{uri}");
+        let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains(words), "{uri}: {message}");
+    }
 }
 
 #[tokio::test]

@@ -252,9 +252,12 @@ fn validate_hours(input: BusinessHoursInput) -> Result<BusinessHours, FieldError
         None => d.days,
         Some(days) => {
             let mut out = Vec::with_capacity(days.len());
-            for day in days {
+            for (i, day) in days.into_iter().enumerate() {
                 if !(1..=7).contains(&day) {
-                    return Err(err("business_hours.days", format!("day {day} is outside 1 (Monday) to 7 (Sunday)")));
+                    return Err(err(
+                        &format!("business_hours.days[{i}]"),
+                        format!("day {day} is outside 1 (Monday) to 7 (Sunday)"),
+                    ));
                 }
                 out.push(day as u8);
             }
@@ -293,19 +296,22 @@ fn validate_retry(input: RetryPolicyInput) -> Result<RetryPolicy, FieldError> {
     if max_retries > 0 && backoff_hours.is_empty() {
         return Err(err("retry_policy.backoff_hours", "backoff_hours needs at least one entry when retries are allowed"));
     }
-    for h in &backoff_hours {
+    for (i, h) in backoff_hours.iter().enumerate() {
         if !h.is_finite() || *h < 0.0 || *h > MAX_BACKOFF_HOURS {
-            return Err(err("retry_policy.backoff_hours", format!("backoff {h} must be between 0 and {MAX_BACKOFF_HOURS} hours")));
+            return Err(err(
+                &format!("retry_policy.backoff_hours[{i}]"),
+                format!("backoff {h} must be between 0 and {MAX_BACKOFF_HOURS} hours"),
+            ));
         }
     }
     let retryable_outcomes = match input.retryable_outcomes {
         None => d.retryable_outcomes,
         Some(names) => {
             let mut out = Vec::with_capacity(names.len());
-            for n in names {
+            for (i, n) in names.into_iter().enumerate() {
                 let o = Outcome::parse_retryable(&n).ok_or_else(|| {
                     err(
-                        "retry_policy.retryable_outcomes",
+                        &format!("retry_policy.retryable_outcomes[{i}]"),
                         format!("unknown outcome {n:?}; retryable outcomes are no-answer, busy, failed, canceled, machine"),
                     )
                 })?;
@@ -352,10 +358,10 @@ mod tests {
             (SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(100_000) }), ..base() }, "pacing.delay_seconds"),
             (
                 SettingsInput {
-                    business_hours: Some(BusinessHoursInput { days: Some(vec![0, 1]), ..Default::default() }),
+                    business_hours: Some(BusinessHoursInput { days: Some(vec![1, 0]), ..Default::default() }),
                     ..base()
                 },
-                "business_hours.days",
+                "business_hours.days[1]",
             ),
             (
                 SettingsInput {
@@ -384,14 +390,14 @@ mod tests {
                     retry_policy: Some(RetryPolicyInput { retryable_outcomes: Some(vec!["voicemail".into()]), ..Default::default() }),
                     ..base()
                 },
-                "retry_policy.retryable_outcomes",
+                "retry_policy.retryable_outcomes[0]",
             ),
             (
                 SettingsInput {
-                    retry_policy: Some(RetryPolicyInput { backoff_hours: Some(vec![f64::NAN]), ..Default::default() }),
+                    retry_policy: Some(RetryPolicyInput { backoff_hours: Some(vec![1.0, f64::NAN]), ..Default::default() }),
                     ..base()
                 },
-                "retry_policy.backoff_hours",
+                "retry_policy.backoff_hours[1]",
             ),
             (SettingsInput { max_concurrent_calls: Some(0), ..base() }, "max_concurrent_calls"),
             (SettingsInput { default_region: Some("USA".into()), ..base() }, "default_region"),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody, parse_json};
+use super::error::{ApiError, ErrorBody, JsonSource, parse_json, parse_json_from};
 use super::{ApiPath, ApiQuery, AppState, User};
 use crate::adapters::dynamodb::RepoError;
 use crate::adapters::dynamodb::campaigns::{IdempotencyClaim, IdempotencyRecord, MAX_PAGE};
@@ -383,7 +383,8 @@ pub async fn create_with_file(
         &headers,
         fingerprint,
         move |campaign_id| async move {
-            let input: SettingsInput = parse_json(settings_text.as_bytes())?;
+            let input: SettingsInput =
+                parse_json_from(settings_text.as_bytes(), JsonSource::Part("settings"))?;
             let created =
                 svc::create_with_file(deps, owner, &campaign_id, input, &file_name, &file, max)
                     .await?;
@@ -475,7 +476,7 @@ pub async fn preview(
         up.text.remove("name_column"),
     );
     if let Some(s) = &up.settings {
-        let input: SettingsInput = parse_json(s.as_bytes())?;
+        let input: SettingsInput = parse_json_from(s.as_bytes(), JsonSource::Part("settings"))?;
         region = region.or(input.default_region);
         phone = phone.or(input.phone_column);
         name = name.or(input.name_column);

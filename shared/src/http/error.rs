@@ -176,35 +176,71 @@ impl From<crate::adapters::dynamodb::RepoError> for ApiError {
     }
 }
 
-/// A JSON body that failed to deserialize: syntax is a 400, a wrong value a 422 naming the
-/// field by its path (`pacing.delay_seconds`, `business_hours.days[2]`).
-pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+/// Where a JSON document came from: the request body, or a named multipart part.
+#[derive(Debug, Clone, Copy)]
+pub enum JsonSource<'a> {
+    Body,
+    Part(&'a str),
+}
+
+impl JsonSource<'_> {
+    fn field(self) -> String {
+        match self {
+            JsonSource::Body => "body".into(),
+            JsonSource::Part(name) => name.into(),
+        }
+    }
+
+    fn what(self) -> String {
+        match self {
+            JsonSource::Body => "the body".into(),
+            JsonSource::Part(name) => format!("the {name} part"),
+        }
+    }
+}
+
+/// A JSON document that failed to deserialize: syntax is a 400 naming the body or the
+/// multipart part, a wrong value a 422 naming the field by its path (`pacing.delay_seconds`,
+/// `business_hours.days[2]`). Messages are in plain words (`http::plain`), never serde's.
+pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>, source: JsonSource<'_>) -> ApiError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
         return ApiError::bad_request(
             "malformed_json",
-            format!("the body is not valid JSON: {inner}"),
-        );
+            format!("{} is not valid JSON: {}", source.what(), super::plain::syntax_error(&inner)),
+        )
+        .with_field(&source.field());
     }
-    let mut err = ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_field",
-        inner.to_string(),
-    );
-    if path != "." && !path.is_empty() {
-        err.field = Some(path);
+    let whole = path.is_empty() || path == "." || path.starts_with('[');
+    if whole {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{} must be a JSON object in curly braces, such as {{\"name\": \"...\"}}", source.what()),
+        )
+        .with_field(&source.field());
     }
-    err
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", super::plain::data_error(&path, &inner.to_string()))
+        .with_field(&path)
 }
 
-/// Parse JSON with the failing field's path kept.
+/// Parse a JSON body with the failing field's path kept.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_from(bytes, JsonSource::Body)
+}
+
+/// Parse JSON from `source` with the failing field's path kept.
+pub fn parse_json_from<T: serde::de::DeserializeOwned>(bytes: &[u8], source: JsonSource<'_>) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, source))?;
     // Trailing garbage after the value is malformed too.
     de.end().map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        ApiError::bad_request(
+            "malformed_json",
+            format!("{} is not valid JSON: {}", source.what(), super::plain::syntax_error(&e)),
+        )
+        .with_field(&source.field())
     })?;
     Ok(value)
 }

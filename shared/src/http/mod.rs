@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod error;
 pub mod openapi;
+pub mod plain;
 pub mod twilio;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -204,7 +205,10 @@ fn query_error(e: QueryRejection) -> ApiError {
     let detail = text
         .strip_prefix("Failed to deserialize query string: ")
         .unwrap_or(&text);
-    ApiError::bad_request("invalid_query", format!("invalid query string: {detail}"))
+    let (field, message) = plain::query_error(detail);
+    let mut err = ApiError::bad_request("invalid_query", message);
+    err.field = field;
+    err
 }
 
 /// A path id. Ids are ours (hex), so one that does not even decode cannot name anything: 404.
