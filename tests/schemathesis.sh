@@ -18,6 +18,8 @@ BASE="http://127.0.0.1:$PORT"
 RUN="$(mktemp -d)"
 
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+# The stack's DynamoDB (dynoxide), which `campaigns dev` uses instead of embedding its own.
+export AWS_ENDPOINT_URL_DYNAMODB="${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:5566}"
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 suffix="st-$(date +%s)-$$"
 export TABLE_NAME="campaigns-$suffix" BUCKET_NAME="campaigns-$suffix" DIAL_QUEUE_NAME="campaigns-$suffix"
@@ -27,7 +29,7 @@ export RUST_LOG="${RUST_LOG:-warn}"
 [[ -x "$ST" ]] || { echo "schemathesis: $ST not found (make venv)" >&2; exit 1; }
 
 cargo build -q -p campaigns
-CLI="$ROOT/target/debug/campaigns"
+CLI="$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/campaigns"
 
 # The dev server: the same Router as the api Lambda, local HS256 tokens. A long tick keeps the
 # dialer quiet; nothing here is started.

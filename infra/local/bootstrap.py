@@ -6,7 +6,8 @@ count, the bucket's CORS rule and the schedule group are read from the template'
 so the emulator never drifts from what is deployed (the Rust schema is checked against the same
 template by tests/tests/template_matches.rs). Only the names differ: dev names below.
 
-Idempotent: existing resources are left alone. Endpoint: $AWS_ENDPOINT_URL.
+Idempotent: existing resources are left alone. Endpoints: $AWS_ENDPOINT_URL (moto), and
+$AWS_ENDPOINT_URL_DYNAMODB for DynamoDB (dynoxide).
 """
 
 import argparse
@@ -73,9 +74,13 @@ def literal(value, what):
 
 
 def client(service):
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    if service == "dynamodb":
+        # DynamoDB is served by dynoxide (infra/dynamo-local), the rest by moto.
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
     return boto3.client(
         service,
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        endpoint_url=endpoint,
         region_name=os.environ.get("AWS_REGION", "us-east-1"),
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The local AWS stack: a moto server on 127.0.0.1 standing in for DynamoDB, S3, SQS,
-# EventBridge Scheduler and Secrets Manager, with the dev resources created from template.yaml.
+# The local AWS stack on 127.0.0.1: DynamoDB from dynoxide (infra/dynamo-local: SQLite, every
+# request atomic, requests truly concurrent), and a moto server for S3, SQS, EventBridge
+# Scheduler and Secrets Manager; the dev resources are created from template.yaml.
 #
 #   infra/local/stack.sh venv     create/refresh infra/local/.venv from requirements.txt
 #   infra/local/stack.sh up       start moto (if not running) and create the dev resources
@@ -8,7 +9,9 @@
 #   infra/local/stack.sh status   say whether it runs, and where
 #   infra/local/stack.sh pid      print the pid of the moto this script started on the port, if any
 #
-# Port: $LOCAL_AWS_PORT (default 4566). Needs only python3 (with the venv module) and curl or python.
+# Ports: $LOCAL_AWS_PORT for moto (default 4566), $LOCAL_DYNAMODB_PORT for DynamoDB (default
+# LOCAL_AWS_PORT + 1000, the rule shared::config::local_dynamodb_endpoint follows too).
+# Needs python3 (with the venv module) and cargo (dynamo-local is a workspace binary).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +24,10 @@ PORT="${LOCAL_AWS_PORT:-4566}"
 PIDFILE="$RUN/moto-$PORT.pid"
 LOG="$RUN/moto-$PORT.log"
 ENDPOINT="http://127.0.0.1:$PORT"
+DDB_PORT="${LOCAL_DYNAMODB_PORT:-$((PORT + 1000))}"
+DDB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
+DDB_PIDFILE="$RUN/dynamo.pid"
+DDB_LOG="$RUN/dynamo.log"
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 
@@ -49,12 +56,71 @@ cmd_venv() {
     echo "$want" >"$stamp"
 }
 
-# The pid of our moto server, if it is alive.
+# The pid in pidfile $1 (default: moto's), if that process is alive.
 running_pid() {
-    [[ -f "$PIDFILE" ]] || return 1
+    local file="${1:-$PIDFILE}"
+    [[ -f "$file" ]] || return 1
     local pid
-    pid="$(cat "$PIDFILE")"
+    pid="$(cat "$file")"
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# Any HTTP answer from the DynamoDB endpoint means it is up.
+ddb_answers() {
+    "$VENV/bin/python" - "$DDB_ENDPOINT" <<'PY' 2>/dev/null
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+PY
+}
+
+ddb_up() {
+    if running_pid "$DDB_PIDFILE" >/dev/null; then
+        say "dynamo-local already running (pid $(running_pid "$DDB_PIDFILE")) on $DDB_ENDPOINT"
+        return 0
+    fi
+    if ddb_answers; then
+        say "something already answers on $DDB_ENDPOINT (not started by this script): using it"
+        return 0
+    fi
+    say "building dynamo-local (cargo build -p dynamo-local)"
+    (cd "$ROOT" && cargo build -q -p dynamo-local) || { say "cargo build -p dynamo-local failed"; exit 1; }
+    local target
+    target="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+    say "starting dynamo-local on $DDB_ENDPOINT (in memory; log: $DDB_LOG)"
+    setsid "$target/debug/dynamo-local" --port "$DDB_PORT" >"$DDB_LOG" 2>&1 </dev/null &
+    echo $! >"$DDB_PIDFILE"
+    local i
+    for i in $(seq 1 100); do
+        ddb_answers && return 0
+        if ! running_pid "$DDB_PIDFILE" >/dev/null; then
+            say "dynamo-local exited during start-up; last lines of $DDB_LOG:"
+            tail -n 20 "$DDB_LOG" >&2
+            rm -f "$DDB_PIDFILE"
+            exit 1
+        fi
+        sleep 0.1
+    done
+    say "dynamo-local did not answer on $DDB_ENDPOINT within 10 s"
+    exit 1
+}
+
+stop_pid() { # stop_pid PIDFILE NAME
+    local pid
+    if pid="$(running_pid "$1")"; then
+        say "stopping $2 (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "$2 did not stop on TERM; sending KILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    else
+        say "$2 is not running (by this script)"
+    fi
+    rm -f "$1"
 }
 
 answers() {
@@ -78,7 +144,7 @@ cmd_up() {
     else
         say "starting moto on $ENDPOINT (log: $LOG)"
         # setsid: its own session, so Ctrl-C in the shell that ran `make dev` does not take it down.
-        setsid "$VENV/bin/python" "$HERE/moto_server.py" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
+        setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
         echo $! >"$PIDFILE"
         local i
         for i in $(seq 1 150); do
@@ -93,29 +159,20 @@ cmd_up() {
         done
         answers || { say "moto did not answer on $ENDPOINT within 30 s"; exit 1; }
     fi
-    AWS_ENDPOINT_URL="$ENDPOINT" "$VENV/bin/python" "$HERE/bootstrap.py" --template "$ROOT/template.yaml" --env-file "$RUN/dev.env"
+    ddb_up
+    AWS_ENDPOINT_URL="$ENDPOINT" AWS_ENDPOINT_URL_DYNAMODB="$DDB_ENDPOINT" "$VENV/bin/python" "$HERE/bootstrap.py" --template "$ROOT/template.yaml" --env-file "$RUN/dev.env"
 }
 
 cmd_down() {
-    local pid
-    if pid="$(running_pid)"; then
-        say "stopping moto (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$pid" 2>/dev/null; then
-            say "moto did not stop on TERM; sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    else
-        say "moto is not running (by this script)"
-    fi
-    rm -f "$PIDFILE"
+    stop_pid "$DDB_PIDFILE" dynamo-local
+    stop_pid "$PIDFILE" moto
 }
 
 cmd_status() {
     local pid
     if pid="$(running_pid)"; then
-        if answers; then say "running: pid $pid, $ENDPOINT"; else say "pid $pid alive but not answering on $ENDPOINT"; return 1; fi
+        if answers; then say "moto running: pid $pid, $ENDPOINT"; else say "moto pid $pid alive but not answering on $ENDPOINT"; return 1; fi
+        if pid="$(running_pid "$DDB_PIDFILE")"; then say "dynamo-local running: pid $pid, $DDB_ENDPOINT"; else say "dynamo-local not running"; return 1; fi
     else
         say "not running"
         return 3

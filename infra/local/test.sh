@@ -15,6 +15,8 @@ cd "$ROOT"
 
 export LOCAL_AWS_PORT="${LOCAL_AWS_PORT:-4566}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$LOCAL_AWS_PORT}"
+# DynamoDB is dynoxide's (infra/dynamo-local), started by `stack.sh up` on LOCAL_AWS_PORT + 1000.
+export AWS_ENDPOINT_URL_DYNAMODB="${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$((LOCAL_AWS_PORT + 1000))}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"

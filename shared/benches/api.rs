@@ -83,7 +83,7 @@ fn setup() -> Env {
     let (router, token, campaign_id, create_body, preview_body) = rt.block_on(async {
         let sdk = shared::config::local_aws_config(&shared::config::local_endpoint()).await;
         let suffix = uuid::Uuid::new_v4().simple().to_string();
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let client = shared::config::local_dynamodb_client(&sdk);
         let table = format!("bench-{}", &suffix[..12]);
         schema::ensure_table(&client, &table).await.expect("table on the local emulator (make stack-up)");
         let blobs = Blobs::new(shared::config::s3_client(&sdk), format!("bench-{}", &suffix[..12]));

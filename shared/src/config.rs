@@ -44,6 +44,37 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+/// A DynamoDB client. `AWS_ENDPOINT_URL_DYNAMODB` (the SDKs' service-specific endpoint variable)
+/// points DynamoDB alone elsewhere: the local stack serves DynamoDB from dynoxide and the other
+/// services from moto. Unset on AWS.
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(url) = optional("AWS_ENDPOINT_URL_DYNAMODB") {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_dynamodb::Client::from_conf(conf.build())
+}
+
+/// The local DynamoDB for local runs and tests (dynoxide, see `infra/dynamo-local`):
+/// `AWS_ENDPOINT_URL_DYNAMODB`, else `LOCAL_DYNAMODB_PORT`, else the local stack's port + 1000
+/// (4566 -> 5566), the same rule `infra/local/stack.sh` starts it by.
+pub fn local_dynamodb_endpoint() -> String {
+    if let Some(url) = optional("AWS_ENDPOINT_URL_DYNAMODB") {
+        return url;
+    }
+    let port = optional("LOCAL_DYNAMODB_PORT")
+        .and_then(|p| p.parse::<u16>().ok())
+        .or_else(|| optional("LOCAL_AWS_PORT").and_then(|p| p.parse::<u16>().ok()).map(|p| p.saturating_add(1000)))
+        .unwrap_or(5566);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A DynamoDB client for local runs and tests, on `local_dynamodb_endpoint()`.
+pub fn local_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk).endpoint_url(local_dynamodb_endpoint()).build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
 /// The SDK configuration for the local emulator: fixed region and dummy credentials, so
 /// nothing on the machine (profiles, IMDS) is consulted.
 pub async fn local_aws_config(endpoint: &str) -> aws_config::SdkConfig {

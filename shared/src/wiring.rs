@@ -29,7 +29,7 @@ pub fn dialer_config_from_env() -> Result<DialerConfig, ConfigError> {
 /// A `Dialer` over the given SDK config, reading TABLE_NAME, DIAL_QUEUE_URL, PUBLIC_BASE_URL
 /// and the Twilio settings. Nothing here does I/O: Twilio credentials load on first use.
 pub fn dialer_from_env(sdk: &aws_config::SdkConfig) -> Result<Dialer, ConfigError> {
-    let repo = Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+    let repo = Repo::new(crate::config::dynamodb_client(sdk), required("TABLE_NAME")?);
     let queue = optional("DIAL_QUEUE_URL").map(|url| DialQueue::new(aws_sdk_sqs::Client::new(sdk), url));
     let telephony: Arc<dyn Telephony> = Arc::new(TwilioClient::from_env()?);
     Ok(Dialer { repo, telephony, clock: Arc::new(SystemClock), queue, config: dialer_config_from_env()? })
@@ -44,7 +44,7 @@ pub struct IngestDeps {
 }
 
 pub fn ingest_from_env(sdk: &aws_config::SdkConfig) -> Result<IngestDeps, ConfigError> {
-    let repo = Repo::new(aws_sdk_dynamodb::Client::new(sdk), required("TABLE_NAME")?);
+    let repo = Repo::new(crate::config::dynamodb_client(sdk), required("TABLE_NAME")?);
     let mut limits = contacts_parser::Limits::default();
     limits.max_file_bytes = parsed_or("MAX_UPLOAD_BYTES", limits.max_file_bytes)?;
     limits.max_rows = parsed_or("MAX_ROWS", limits.max_rows)?;

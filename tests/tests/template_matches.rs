@@ -240,6 +240,9 @@ const READ_BY_LIBRARY: &[(&str, &str)] = &[("RUST_LOG", "from_default_env")];
 const LOCAL_ONLY: &[(&str, &str)] = &[
     ("TWILIO_AUTH_TOKEN", "on AWS the token comes from the secret named by TWILIO_SECRET_ARN"),
     ("AWS_ENDPOINT_URL", "the local emulator"),
+    ("AWS_ENDPOINT_URL_DYNAMODB", "the local DynamoDB (dynoxide); unset on AWS"),
+    ("LOCAL_DYNAMODB_PORT", "the local DynamoDB's port"),
+    ("LOCAL_AWS_PORT", "the local stack's port"),
     ("LOCAL_JWT_SECRET", "the dev server's HS256 tokens; on AWS the JWT authorizer verifies"),
 ];
 

@@ -27,6 +27,13 @@ pub struct DevArgs {
     twilio_api_base: Option<String>,
     #[arg(long, env = "LOCAL_JWT_SECRET", default_value = shared::http::auth::DEFAULT_LOCAL_SECRET)]
     jwt_secret: String,
+    /// DynamoDB: `embedded` (served from this process, kept in <data-dir>/dynamodb.sqlite, so a
+    /// restart keeps the campaigns) or the URL of a running one (the test stack's).
+    #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB", default_value = "embedded")]
+    dynamodb: String,
+    /// Where the embedded DynamoDB keeps its file.
+    #[arg(long, default_value = "infra/local/run")]
+    data_dir: std::path::PathBuf,
 }
 
 pub fn run(args: DevArgs) -> ExitCode {
@@ -39,7 +46,31 @@ pub fn run(args: DevArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
+        // Kept alive until the process ends: dropping it stops the embedded DynamoDB.
+        let mut _embedded = None;
+        let dynamodb_endpoint = if args.dynamodb == "embedded" {
+            let file = args.data_dir.join("dynamodb.sqlite");
+            match dynamo_local::serve(([127, 0, 0, 1], 0).into(), Some(&file)).await {
+                Ok(served) => {
+                    println!("DynamoDB:         {} (embedded, {})", served.endpoint(), file.display());
+                    let url = served.endpoint();
+                    _embedded = Some(served);
+                    url
+                }
+                Err(e) => {
+                    eprintln!("campaigns dev: the embedded DynamoDB: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            args.dynamodb.clone()
+        };
+        let sdk = shared::config::local_aws_config(&shared::config::local_endpoint()).await;
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk).endpoint_url(dynamodb_endpoint).build(),
+        );
         let opts = LocalOptions {
+            dynamodb: Some(dynamodb),
             port: args.port,
             tick: Duration::from_secs(args.tick_seconds.max(1)),
             sim_time_scale: args.sim_time_scale,

@@ -118,7 +118,7 @@ impl Local {
 
 pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
     let sdk = shared::config::local_aws_config(&opts.endpoint).await;
-    let ddb = opts.dynamodb.clone().unwrap_or_else(|| aws_sdk_dynamodb::Client::new(&sdk));
+    let ddb = opts.dynamodb.clone().unwrap_or_else(|| shared::config::local_dynamodb_client(&sdk));
     schema::ensure_table(&ddb, &opts.table).await.context("creating the table (is the local stack up? `make stack-up`)")?;
     let repo = Repo::new(ddb, &opts.table);
     let blobs = Blobs::new(shared::config::s3_client(&sdk), &opts.bucket);

@@ -79,7 +79,7 @@ impl AppState {
     ) -> Result<Self, crate::config::ConfigError> {
         use crate::config::{optional, parsed_or, required};
         let repo = crate::adapters::dynamodb::Repo::new(
-            aws_sdk_dynamodb::Client::new(sdk),
+            crate::config::dynamodb_client(sdk),
             required("TABLE_NAME")?,
         );
         let blobs = crate::adapters::s3::Blobs::new(

@@ -21,7 +21,7 @@ pub async fn sdk() -> aws_config::SdkConfig {
 /// A repository over a fresh table of its own.
 pub async fn fresh_repo() -> Repo {
     let sdk = sdk().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let client = shared::config::local_dynamodb_client(&sdk);
     let table = unique("t");
     schema::ensure_table(&client, &table)
         .await
