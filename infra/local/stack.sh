@@ -26,8 +26,8 @@ LOG="$RUN/moto-$PORT.log"
 ENDPOINT="http://127.0.0.1:$PORT"
 DDB_PORT="${LOCAL_DYNAMODB_PORT:-$((PORT + 1000))}"
 DDB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
-DDB_PIDFILE="$RUN/dynamo.pid"
-DDB_LOG="$RUN/dynamo.log"
+DDB_PIDFILE="$RUN/dynamo-$DDB_PORT.pid"
+DDB_LOG="$RUN/dynamo-$DDB_PORT.log"
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 
