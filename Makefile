@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export CAMPAIGNS_PYTHON ?= $(CURDIR)/infra/local/.venv/bin/python
 
-.PHONY: dev test stack-up stack-down venv lint-template sam-build bench fuzz
+.PHONY: dev test stack-up stack-down venv lint-template sam-build bench fuzz web
 
 venv:
 	infra/local/stack.sh venv
@@ -23,7 +23,11 @@ stack-down:
 # Flags for `campaigns dev`: make dev ARGS="--port 3001 --tick-seconds 5 --sim-time-scale 0.1"
 ARGS ?=
 
-dev: stack-up
+# The dashboard (web/dist), served by `campaigns dev` at /. npm ci only when needed.
+web:
+	cd web && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run -s build
+
+dev: stack-up web
 	cargo run -p campaigns -- dev $(ARGS)
 
 # test.sh starts the emulator if it is not running and then stops it (only the one it started).

@@ -73,6 +73,11 @@ schemathesis_check() {
 }
 # --- end of HOOK -----------------------------------------------------------------------------
 
+# The dashboard: API types in sync, build, bundle budget, browser tests (web/scripts/test.sh).
+web_checks() {
+    "$ROOT/web/scripts/test.sh"
+}
+
 if [[ "${TEST_STEPS:-all}" == none ]]; then
     echo "TEST_STEPS=none: no step run"
     exit 0
@@ -82,6 +87,7 @@ step "rust tests (workspace)" rust_tests
 step "cfn-lint template.yaml" cfn_lint
 step "schemathesis /openapi.json" schemathesis_check
 step "make test stops only the emulator it started" "$ROOT/tests/stack_ownership.sh"
+step "dashboard (web/): types, build, browser tests" web_checks
 
 printf '\n==> summary\n'
 printf '  %s\n' "${RESULTS[@]}"

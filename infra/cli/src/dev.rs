@@ -34,6 +34,16 @@ pub struct DevArgs {
     /// Where the embedded DynamoDB keeps its file.
     #[arg(long, default_value = "infra/local/run")]
     data_dir: std::path::PathBuf,
+    /// The built dashboard served at `/` (default: the repository's web/dist; `make web` builds it).
+    #[arg(long)]
+    web_dir: Option<std::path::PathBuf>,
+    /// Do not serve the dashboard.
+    #[arg(long)]
+    no_web: bool,
+    /// Largest file sent inline to /campaigns/create and /campaigns/preview (bigger ones go
+    /// through the presigned upload).
+    #[arg(long, default_value_t = shared::http::DEFAULT_MAX_INLINE_FILE_BYTES)]
+    max_inline_file_bytes: u64,
 }
 
 pub fn run(args: DevArgs) -> ExitCode {
@@ -79,10 +89,13 @@ pub fn run(args: DevArgs) -> ExitCode {
             queue: args.queue,
             twilio_api_base: args.twilio_api_base,
             jwt_secret: args.jwt_secret,
+            web_dir: (!args.no_web).then(|| args.web_dir.unwrap_or_else(campaigns::web::default_dir)),
+            max_inline_file_bytes: args.max_inline_file_bytes,
             ..LocalOptions::default()
         };
         match start(opts).await {
             Ok(local) => {
+                println!("Dashboard:        {}/  (signed in as alice; {}/?user=bob for another user)", local.base_url, local.base_url);
                 println!("API:              {}", local.base_url);
                 if let Some(sim) = &local.sim {
                     println!("Twilio simulator: {}", sim.base_url);

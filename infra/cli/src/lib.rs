@@ -1,3 +1,4 @@
 //! The operator CLI's library side: the local system (`campaigns dev`, end-to-end tests).
 
 pub mod local;
+pub mod web;

@@ -15,7 +15,7 @@ use shared::adapters::s3::Blobs;
 use shared::adapters::scheduler::Wakeups;
 use shared::adapters::sqs::{DialMessage, DialQueue};
 use shared::http::twilio::Webhooks;
-use shared::http::{AppState, Auth, router};
+use shared::http::{ApiLimits, AppState, Auth, router};
 use shared::ports::{Clock, SystemClock, Telephony};
 use shared::service::campaigns::Deps;
 use shared::service::dial::{Dialer, DialerConfig};
@@ -54,6 +54,12 @@ pub struct LocalOptions {
     pub dynamodb: Option<aws_sdk_dynamodb::Client>,
     /// Start the background loops (watcher, ticker, queue consumer).
     pub background: bool,
+    /// Serve the dashboard from this directory (`web/dist`) at `/`, with `/config.json` and the
+    /// dev-only `/dev/token` (see `crate::web`). `None`: the API alone.
+    pub web_dir: Option<std::path::PathBuf>,
+    /// The inline file cap of `POST /campaigns/create` and `/campaigns/preview` (bigger files
+    /// go through the presigned upload).
+    pub max_inline_file_bytes: u64,
 }
 
 impl Default for LocalOptions {
@@ -78,6 +84,8 @@ impl Default for LocalOptions {
             clock: Arc::new(SystemClock),
             dynamodb: None,
             background: true,
+            web_dir: None,
+            max_inline_file_bytes: shared::http::DEFAULT_MAX_INLINE_FILE_BYTES,
         }
     }
 }
@@ -175,7 +183,11 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
         public_base_url: base_url.clone(),
         voice_gateway_url: opts.voice_gateway_url.clone(),
     });
-    let app = router(state);
+    let state = state.with_limits(ApiLimits { max_inline_file_bytes: opts.max_inline_file_bytes });
+    let mut app = router(state);
+    if let Some(dir) = &opts.web_dir {
+        app = app.merge(crate::web::routes(dir.clone(), opts.jwt_secret.clone(), opts.max_inline_file_bytes));
+    }
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             warn!(error = %e, "api server stopped");

@@ -1,10 +1,12 @@
 //! `campaigns`: the operator CLI. `parse` checks a contact file, `dev` runs the whole system
-//! locally against the emulator and the Twilio simulator, `token` prints a local JWT.
+//! locally against the emulator and the Twilio simulator, `token` prints a local JWT, `openapi`
+//! prints the API's OpenAPI document.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod dev;
+mod openapi;
 mod parse;
 mod token;
 
@@ -23,6 +25,8 @@ enum Command {
     Dev(dev::DevArgs),
     /// Print a JWT for a local user (HS256, LOCAL_JWT_SECRET).
     Token(token::TokenArgs),
+    /// Print the API's OpenAPI document (what GET /openapi.json serves).
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -31,5 +35,6 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Token(args) => token::run(args),
+        Command::Openapi => openapi::run(),
     }
 }

@@ -70,7 +70,7 @@ pub async fn create(
 
 /// The caller's agents.
 #[utoipa::path(
-    get, path = "/agents", tag = "agents", params(AgentParams),
+    get, path = "/agents", tag = "agents", operation_id = "list_agents", params(AgentParams),
     responses(
         (status = 200, description = "A page of agents", body = AgentPage),
         (status = 400, description = "Bad limit or cursor", body = ErrorBody),
@@ -100,7 +100,7 @@ pub async fn list(
 
 /// One of the caller's agents.
 #[utoipa::path(
-    get, path = "/agents/{id}", tag = "agents", params(("id" = String, Path, description = "Agent id")),
+    get, path = "/agents/{id}", tag = "agents", operation_id = "get_agent", params(("id" = String, Path, description = "Agent id")),
     responses(
         (status = 200, description = "The agent", body = AgentView),
         (status = 401, description = "No or invalid token", body = ErrorBody),

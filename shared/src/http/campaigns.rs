@@ -45,6 +45,9 @@ pub struct ListParams {
 pub struct ContactParams {
     /// Only contacts in this state.
     pub state: Option<ContactState>,
+    /// Search: contacts whose phone contains these digits or whose name contains this text
+    /// (as typed, lower case or capitalised). 1 to 100 characters; not combined with `state`.
+    pub q: Option<String>,
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
@@ -494,7 +497,7 @@ pub async fn preview(
 
 /// The caller's campaigns, newest first.
 #[utoipa::path(
-    get, path = "/campaigns", tag = "campaigns", params(ListParams),
+    get, path = "/campaigns", tag = "campaigns", operation_id = "list_campaigns", params(ListParams),
     responses(
         (status = 200, description = "A page of campaigns", body = CampaignPage),
         (status = 400, description = "Bad state, limit or cursor", body = ErrorBody),
@@ -514,7 +517,7 @@ pub async fn list(
 
 /// A campaign: its settings snapshot, agent snapshot, stats and import.
 #[utoipa::path(
-    get, path = "/campaigns/{id}", tag = "campaigns", params(("id" = String, Path, description = "Campaign id")),
+    get, path = "/campaigns/{id}", tag = "campaigns", operation_id = "get_campaign", params(("id" = String, Path, description = "Campaign id")),
     responses(
         (status = 200, description = "The campaign", body = CampaignView),
         (status = 401, description = "No or invalid token", body = ErrorBody),
@@ -547,6 +550,12 @@ pub async fn contacts(
     ApiQuery(q): ApiQuery<ContactParams>,
 ) -> Result<axum::Json<ContactPage>, ApiError> {
     let limit = page_limit(q.limit, 50)?;
+    if let Some(text) = q.q.as_deref() {
+        return Ok(axum::Json(
+            crate::service::history::search_contacts(&st.deps, &user.0, &id, text, limit, q.cursor)
+                .await?,
+        ));
+    }
     Ok(axum::Json(
         svc::list_contacts(&st.deps, &user.0, &id, q.state, limit, q.cursor).await?,
     ))

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod auth;
 pub mod campaigns;
 pub mod error;
+pub mod history;
 pub mod openapi;
 pub mod plain;
 pub mod twilio;
@@ -143,6 +144,7 @@ pub fn router(state: AppState) -> Router {
             get(campaigns::get).delete(campaigns::delete),
         )
         .route("/campaigns/{id}/contacts", get(campaigns::contacts))
+        .route("/campaigns/{id}/attempts", get(history::attempts))
         .route("/campaigns/{id}/start", post(campaigns::start))
         .route("/campaigns/{id}/pause", post(campaigns::pause))
         .route("/campaigns/{id}/resume", post(campaigns::resume))

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, campaigns};
+use super::{agents, campaigns, history};
 
 struct BearerAuth;
 
@@ -42,6 +42,7 @@ impl Modify for BearerAuth {
         campaigns::list,
         campaigns::get,
         campaigns::contacts,
+        history::attempts,
         campaigns::start,
         campaigns::pause,
         campaigns::resume,
@@ -82,4 +83,25 @@ pub async fn serve() -> Response {
         json(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// OpenAPI requires operation ids to be unique; generated clients key their types by them
+    /// (utoipa defaults to the handler's name, so `campaigns::get` and `agents::get` collided and
+    /// the dashboard's generated client typed `GET /campaigns/{id}` as an agent).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc: serde_json::Value = serde_json::from_str(super::json()).expect("the document is JSON");
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in ops.as_object().expect("operations") {
+                let id = op["operationId"].as_str().unwrap_or_default().to_string();
+                if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                    panic!("operationId {id:?} is used by both {other} and {method} {path}");
+                }
+            }
+        }
+        assert!(seen.len() >= 16, "{seen:?}");
+    }
 }

@@ -2,3 +2,4 @@
 pub mod import;
 pub mod dial;
 pub mod campaigns;
+pub mod history;

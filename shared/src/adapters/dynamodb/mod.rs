@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod dial;
 pub mod error;
+pub mod history;
 pub mod keys;
 pub mod records;
 pub mod schema;
