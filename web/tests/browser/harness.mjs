@@ -37,11 +37,14 @@ function campaignsBin() {
 /** Start `campaigns dev` on a free port with fast ticks and a fast simulator. */
 export async function startDev({ maxInline = 64 * 1024 } = {}) {
   const bin = campaignsBin();
-  // Its own table and dial queue, so that another dev server on the same emulator (a `make dev`
-  // left running) neither dials these campaigns nor has its own dialed here. The upload bucket
+  // Its own database (embedded DynamoDB in a temporary directory) and dial queue, so that another
+  // dev server on the same emulator (a `make dev` left running) neither dials these campaigns nor
+  // has its own dialed here. The upload bucket
   // is the stack's (stack.sh gives it the CORS rules a browser's presigned PUT needs).
   const run = `web-${process.pid}-${Date.now().toString(36)}`;
-  const args = ["dev", "--port", "0", "--tick-seconds", "1", "--sim-time-scale", "0.05", "--max-inline-file-bytes", String(maxInline), "--web-dir", join(WEB, "dist"), "--table", `campaigns-${run}`, "--queue", `campaigns-dial-${run}`];
+  // The embedded DynamoDB keeps its file here: a fresh database per run.
+  const dataDir = mkdtempSync(join(tmpdir(), "campaigns-web-db-"));
+  const args = ["dev", "--port", "0", "--tick-seconds", "1", "--sim-time-scale", "0.05", "--max-inline-file-bytes", String(maxInline), "--web-dir", join(WEB, "dist"), "--table", `campaigns-${run}`, "--queue", `campaigns-dial-${run}`, "--dynamodb", "embedded", "--data-dir", dataDir];
   const child = spawn(bin, args, { env: { ...process.env, NO_COLOR: "1", RUST_LOG: process.env.RUST_LOG ?? "warn" }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const logs = [];
@@ -71,6 +74,7 @@ export async function startDev({ maxInline = 64 * 1024 } = {}) {
       const t = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(t);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
