@@ -2,7 +2,9 @@
 // checklist. Every wait is on a condition (generous timeouts for a loaded 2-core machine).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { apiAs, daytime, launchBrowser, sim, startDev, tempFiles, until, withPage } from "./harness.mjs";
+import { readFileSync } from "node:fs";
+import { apiAs, daytime, launchBrowser, sim, startDev, tempFiles, uniqueUser, until, withPage } from "./harness.mjs";
+import { badge, callsTo, createThroughUi, runThroughApi } from "./helpers.mjs";
 
 let dev, chrome, files;
 before(async () => {
@@ -15,34 +17,6 @@ after(async () => {
   await dev?.stop();
   files?.cleanup();
 });
-
-/** Create an agent through the inline form of the create page (a new user has none). */
-async function createAgentInline(page, name) {
-  await page.getByRole("group", { name: "New agent" }).waitFor();
-  await page.getByLabel("Agent name").fill(name);
-  await page.getByLabel("Prompt").fill(`You are ${name}. Be brief.`);
-  await page.getByRole("button", { name: "Create agent" }).click();
-  await until("the new agent to be selected", async () => (await page.locator("#f-agent option:checked").textContent()) === name);
-}
-
-/** Fill the create form's file, zone and pacing, check the preview, create; returns the id. */
-async function createThroughUi(page, { file, name, zone, pacing = "1", expectFound, extra }) {
-  await page.goto(page.url().replace(/#.*$/, "#/campaigns/new"));
-  await page.getByRole("heading", { name: "New campaign" }).waitFor();
-  await page.locator("#f-agent[data-loaded]").waitFor({ state: "attached" });
-  if (await page.getByRole("group", { name: "New agent" }).isVisible()) await createAgentInline(page, `Agent ${name}`);
-  await page.locator("#f-file").setInputFiles(file);
-  await until(`the preview to find ${expectFound} contacts`, async () => (await page.getByTestId("pv-imported").textContent()) === String(expectFound));
-  await page.getByLabel("Name (optional)").fill(name);
-  await page.getByLabel("Time zone").fill(zone);
-  await page.locator("#f-pacing").fill(pacing);
-  if (extra) await extra(page);
-  await page.getByRole("button", { name: "Create campaign" }).click();
-  await page.getByRole("heading", { level: 1, name }).waitFor();
-  const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
-  assert.match(id, /^[0-9a-f]{32}$/);
-  return id;
-}
 
 test("phone + name + extra columns: preview, create, start, calls complete, every column stored", async () => {
   await withPage(chrome, dev, "columns", async ({ page, user, errors }) => {
@@ -73,5 +47,123 @@ test("phone + name + extra columns: preview, create, start, calls complete, ever
   const called = (await sim.calls(dev)).filter((c) => nums.includes(c.to)).map((c) => c.to);
   assert.deepEqual(called.sort(), [...nums].sort(), "each contact called exactly once");
   assert.deepEqual(errors, []);
+  });
+});
+
+test("a file with only phones: preview, create, start, complete, export CSV", async () => {
+  await withPage(chrome, dev, "phones", async ({ page, errors }) => {
+    const day = daytime();
+    const nums = [10, 11, 12, 13].map(day.number);
+    const txt = files.write("numbers.txt", nums.join("\n") + "\n");
+    await createThroughUi(page, { file: txt, name: "Only phones", zone: day.zone, expectFound: 4, pacing: "0" });
+    await page.getByRole("button", { name: "Start" }).click();
+    await until("the campaign to complete", async () => (await badge(page)) === "completed", 120_000);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    const csv = readFileSync(await download.path(), "utf8").trim().split(/\r?\n/);
+    const header = csv[0].split(",");
+    assert.ok(header.includes("phone_e164") && header.includes("state") && header.includes("outcome"), csv[0]);
+    const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(",").map((v, i) => [header[i], v])));
+    assert.deepEqual(rows.map((r) => r.phone_e164).sort(), [...nums].sort());
+    assert.ok(rows.every((r) => r.state === "completed" && r.outcome === "completed"), JSON.stringify(rows));
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("pause stops new calls, resume finishes; pacing spaces the calls", async () => {
+  await withPage(chrome, dev, "pause", async ({ page, user, errors }) => {
+    const day = daytime();
+    const nums = [20, 21, 22, 23, 24, 25].map(day.number);
+    const csv = files.write("pause.csv", `phone,name\n${nums.map((n, i) => `${n},P${i}`).join("\n")}\n`);
+    const id = await createThroughUi(page, { file: csv, name: "Pause me", zone: day.zone, expectFound: 6, pacing: "2" });
+    await page.getByRole("button", { name: "Start" }).click();
+    const api = await apiAs(dev, user);
+    await until("two calls to have been placed", async () => (await api.get(`/campaigns/${id}`)).stats.calls_placed >= 2, 120_000);
+    await page.getByRole("button", { name: "Pause" }).click();
+    await until("the badge to say paused", async () => (await badge(page)) === "paused");
+    const placedAtPause = callsTo(await sim.calls(dev), nums).length;
+    assert.ok(placedAtPause < nums.length, `${placedAtPause} calls before the pause`);
+    // Another campaign runs start to finish meanwhile: the dialer kept ticking, and the paused
+    // campaign got no new call.
+    await runThroughApi(dev, await apiAs(dev, uniqueUser("control")), { numbers: [30, 31, 32].map(day.number), zone: day.zone, name: "control-pause" });
+    assert.equal(callsTo(await sim.calls(dev), nums).length, placedAtPause, "no call while paused");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await until("the campaign to complete", async () => (await badge(page)) === "completed", 180_000);
+    const calls = callsTo(await sim.calls(dev), nums).sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+    assert.equal(calls.length, nums.length, "each contact called once");
+    // Pacing: 2 s between calls (the dialer waits from one call's start to the next one's).
+    for (let i = 1; i < calls.length; i++) {
+      const gap = (Date.parse(calls[i].created_at) - Date.parse(calls[i - 1].created_at)) / 1000;
+      assert.ok(gap >= 1.9, `calls ${i - 1} and ${i} were ${gap} s apart (pacing 2 s)`);
+    }
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("retries: a no-answer is retried after the backoff and then completes; attempts show in the contact's history", async () => {
+  await withPage(chrome, dev, "retry", async ({ page, errors }) => {
+    const day = daytime();
+    const [flaky, busy, fine] = [40, 41, 42].map(day.number);
+    await sim.script(dev, { default: { outcome: "completed" }, [flaky]: [{ outcome: "no-answer", ring: 2 }, { outcome: "completed", duration: 12 }], [busy]: { outcome: "busy" } });
+    const csv = files.write("retry.csv", `phone,name\n${flaky},Flaky\n${busy},Busy\n${fine},Fine\n`);
+    await createThroughUi(page, {
+      file: csv,
+      name: "Retries",
+      zone: day.zone,
+      expectFound: 3,
+      pacing: "0",
+      extra: async (p) => {
+        await p.getByLabel("Retries per contact").fill("1");
+        await p.getByLabel("Wait before each retry (hours)").fill("0.0003");
+      },
+    });
+    await page.getByRole("button", { name: "Start" }).click();
+    await until("the campaign to complete", async () => (await badge(page)) === "completed", 180_000);
+    const row = (n) => page.locator(`tr[data-phone="${n}"]`);
+    await until("the rows to show the last state", async () => (await row(busy).locator(".chip").textContent()) === "failed");
+    assert.equal(await row(flaky).locator(".chip").textContent(), "completed");
+    assert.equal(await row(flaky).locator("td").nth(4).textContent(), "2");
+    assert.equal(await row(busy).locator("td").nth(4).textContent(), "2", "busy: the first call and one retry");
+    await row(flaky).getByRole("button").click();
+    const attempts = page.getByRole("table", { name: "Attempts" });
+    await attempts.waitFor();
+    const cells = await attempts.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    assert.deepEqual(cells.map((c) => [c[0], c[4]]), [["1", "no-answer"], ["2", "completed"]]);
+    await page.getByRole("button", { name: "Close" }).click();
+    await sim.script(dev, { default: { outcome: "completed" } });
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("business hours: a campaign outside its hours places no call while another completes", async () => {
+  await withPage(chrome, dev, "hours", async ({ page, user, errors }) => {
+    const day = daytime();
+    const nums = [50, 51].map(day.number);
+    // A one-hour window that does not contain now, in the campaign's (UTC) clock.
+    const h = new Date().getUTCHours();
+    const from = (h + 3) % 24 <= 22 ? (h + 3) % 24 : (h + 5) % 24;
+    const pad = (n) => String(n).padStart(2, "0");
+    const csv = files.write("hours.csv", `phone\n${nums.join("\n")}\n`);
+    const id = await createThroughUi(page, {
+      file: csv,
+      name: "After hours",
+      zone: "UTC",
+      expectFound: 2,
+      extra: async (p) => {
+        await p.getByLabel("Only call during business hours").check();
+        for (const d of ["Sat", "Sun"]) await p.getByLabel(d, { exact: true }).check();
+        await p.getByLabel("From").fill(`${pad(from)}:00`);
+        await p.getByLabel("To", { exact: true }).fill(`${pad(from + 1)}:00`);
+      },
+    });
+    await page.getByRole("button", { name: "Start" }).click();
+    await until("the campaign to leave draft", async () => (await badge(page)) !== "draft");
+    await runThroughApi(dev, await apiAs(dev, uniqueUser("control")), { numbers: [55, 56].map(day.number), zone: day.zone, name: "control-hours" });
+    assert.equal(callsTo(await sim.calls(dev), nums).length, 0, "no call outside business hours");
+    const c = await (await apiAs(dev, user)).get(`/campaigns/${id}`);
+    assert.equal(c.stats.calls_placed, 0);
+    assert.deepEqual(c.settings.business_hours.days, [1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(["pending", "running"].includes(c.state), c.state);
+    await page.getByText(`${pad(from)}:00–${pad(from + 1)}:00`).waitFor();
+    assert.deepEqual(errors, []);
   });
 });
