@@ -1,4 +1,4 @@
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { currentUser, getConfig, signOut } from "./auth";
 import { useRoute } from "./router";
 import { CampaignList } from "./pages/CampaignList";
@@ -10,8 +10,14 @@ import { DoNotCall } from "./pages/DoNotCall";
 export function App() {
   const route = useRoute();
   const cfg = getConfig();
-  // Move focus to the new page's heading on navigation (screen readers announce it).
+  // Move focus to the new page's heading on navigation (screen readers announce it); not on
+  // the first load, where the skip link stays the first stop of the Tab key.
+  const first = useRef(true);
   useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
     const h = document.querySelector<HTMLElement>("main h1");
     if (h) {
       h.tabIndex = -1;

@@ -1,0 +1,128 @@
+// Who sees what, accessibility (axe-core: no serious or critical violation on any page), the
+// keyboard, and a phone's width.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { apiAs, daytime, launchBrowser, seriousA11yViolations, startDev, tempFiles, uniqueUser, until, withPage } from "./harness.mjs";
+import { openCreate } from "./helpers.mjs";
+
+let dev, chrome, files, owner, ownerCampaign;
+before(async () => {
+  dev = await startDev();
+  chrome = await launchBrowser();
+  files = tempFiles();
+  // A campaign of another user, with contacts that were called.
+  owner = uniqueUser("owner");
+  const api = await apiAs(dev, owner);
+  const agent = await api.post("/agents", { name: "Owner's agent", prompt_text: "p" });
+  const day = daytime();
+  const fd = new FormData();
+  fd.append("file", new Blob([`phone,name,company\n${day.number(80)},Ann,Acme\n${day.number(81)},Bob,Initech\n`]), "c.csv");
+  fd.append("settings", JSON.stringify({ name: "Owner's campaign", agent_id: agent.id, timezone: day.zone, pacing: { delay_seconds: 0 } }));
+  const res = await fetch(`${dev.url}/campaigns/create`, { method: "POST", headers: { Authorization: `Bearer ${api.token}` }, body: fd });
+  ownerCampaign = (await res.json()).campaign_id;
+  await api.post(`/campaigns/${ownerCampaign}/start`);
+  await until("the owner's campaign to complete", async () => (await api.get(`/campaigns/${ownerCampaign}`)).state === "completed", 120_000);
+});
+after(async () => {
+  await chrome?.close();
+  await dev?.stop();
+  files?.cleanup();
+});
+
+test("another user's campaign is invisible: not listed, and its page says not found", async () => {
+  await withPage(chrome, dev, "intruder", async ({ page, errors }) => {
+    await page.getByText("No campaigns yet.").waitFor();
+    assert.equal(await page.locator(".campaign-card").count(), 0);
+    await page.goto(`${dev.url}/#/campaigns/${ownerCampaign}`);
+    await page.getByRole("heading", { level: 1, name: "Campaign not found" }).waitFor();
+    assert.doesNotMatch(await page.locator("body").innerText(), /Owner's campaign|Ann|Initech/);
+    assert.deepEqual(errors, []);
+  });
+  // The owner does see it.
+  const page = await chrome.browser.newPage();
+  await page.goto(`${dev.url}/?user=${owner}#/`);
+  await page.getByRole("link", { name: "Owner's campaign", exact: true }).waitFor();
+  await page.close();
+});
+
+async function assertAccessible(page, where) {
+  const v = await seriousA11yViolations(page);
+  assert.deepEqual(v, [], `${where}: ${JSON.stringify(v, null, 1)}`);
+}
+
+test("axe-core finds no serious or critical violation on any page, dialogs included", async () => {
+  const page = await chrome.browser.newPage();
+  await page.goto(`${dev.url}/?user=${owner}#/`);
+  await page.locator(".campaign-card").first().waitFor();
+  await assertAccessible(page, "campaigns");
+  await page.goto(`${dev.url}/?user=${owner}#/campaigns/${ownerCampaign}`);
+  await page.locator("tr[data-phone]").first().waitFor();
+  await assertAccessible(page, "campaign detail");
+  await page.locator("tr[data-phone]").first().getByRole("button").click();
+  await page.getByRole("table", { name: "Attempts" }).waitFor();
+  await assertAccessible(page, "attempts dialog");
+  await page.keyboard.press("Escape");
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog", { name: "Delete this campaign?" }).waitFor();
+  await assertAccessible(page, "delete dialog");
+  await page.getByRole("button", { name: "Keep it" }).click();
+  await page.goto(`${dev.url}/?user=${owner}#/agents`);
+  await page.locator(".agent-list li").first().waitFor();
+  await assertAccessible(page, "agents");
+  await openCreate(page);
+  const day = daytime();
+  await page.locator("#f-file").setInputFiles(files.write("a.csv", `phone,name\n${day.number(90)},Ann\nbad,Bob\n`));
+  await page.getByTestId("preview").waitFor();
+  await page.getByLabel("Only call during business hours").check();
+  await page.locator("#f-pacing").fill("99999");
+  await page.getByRole("button", { name: "Create campaign" }).click();
+  await page.locator("#f-pacing-error").waitFor();
+  await assertAccessible(page, "create form with preview and a field error");
+  await page.goto(`${dev.url}/?user=${owner}#/dnc`);
+  await page.getByRole("heading", { level: 1, name: "Do not call" }).waitFor();
+  await assertAccessible(page, "do not call");
+  await page.close();
+});
+
+test("the keyboard: skip link, navigation, and the delete dialog (Escape closes it, focus stays on the page)", async () => {
+  const page = await chrome.browser.newPage();
+  await page.goto(`${dev.url}/?user=${owner}#/`);
+  await page.locator(".campaign-card").first().waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  // Tab to the card's View link and open it with Enter.
+  const view = page.getByRole("link", { name: "View Owner's campaign" });
+  for (let i = 0; i < 30 && !(await view.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Owner's campaign" }).waitFor();
+  await page.getByRole("button", { name: "Delete" }).focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: "Delete this campaign?" });
+  await dialog.waitFor();
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  await page.close();
+});
+
+test("a phone's width (390 px): no page scrolls sideways, and the create form is usable", async () => {
+  await withPage(
+    chrome,
+    dev,
+    "phone",
+    async ({ page }) => {
+      const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      for (const hash of ["#/", "#/agents", "#/campaigns/new", "#/dnc"]) {
+        await page.goto(page.url().replace(/#.*$/, hash));
+        await page.locator("main h1").waitFor();
+        assert.ok((await overflow()) <= 1, `${hash} is ${await overflow()} px wider than the screen`);
+      }
+      const p = await chrome.browser.newPage({ viewport: { width: 390, height: 844 } });
+      await p.goto(`${dev.url}/?user=${owner}#/campaigns/${ownerCampaign}`);
+      await p.locator("tr[data-phone]").first().waitFor();
+      const o = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(o <= 1, `the detail page is ${o} px wider than the screen (the contacts table scrolls inside its box)`);
+      await p.close();
+    },
+    { width: 390, height: 844 },
+  );
+});
