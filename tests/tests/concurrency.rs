@@ -326,3 +326,58 @@ async fn webhooks_watchdog_and_dialers_race() {
     assert_eq!(done.totals.calls_answered, 60, "each answered call counted once");
     assert_counters_match_recount(&local, &c.id).await;
 }
+
+/// Pacing under racing dialers (invariant 3): three slots, a 2 s delay, six dialer loops at once.
+/// Slots alone would let three calls start together; pacing must space every start by the delay.
+/// From the simulator's record: consecutive call creations at least 2 s apart (less 250 ms for the
+/// spread between a claim's instant and Twilio's create). Fails if the claim's
+/// `next_dial_ms <= now` condition, or the write of the next instant, is removed: the dialers'
+/// pre-checks all read the same campaign and start their calls within milliseconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pacing_holds_between_racing_dialers() {
+    let local = local(|_| {}).await;
+    let tz = daytime_zone();
+    local.sim.as_ref().expect("simulator").set_script(Script { default: Plan::One(ok(3000)), ..Default::default() });
+    let input = SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(2) }), ..quick(tz, 3) };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(5), tz), CampaignState::Running).await;
+    let dialer = Arc::new(local.dialer.clone());
+    let mut total = 0;
+    for t in spawn_dialers(&dialer, &c.id, 6) {
+        total += tokio::time::timeout(Duration::from_secs(120), t).await.expect("dialers finish").expect("no panic");
+    }
+    assert_eq!(total, 5);
+    let record = local.sim.as_ref().expect("simulator").record();
+    let mut starts: Vec<_> = record.calls.iter().map(|c| c.created_at).collect();
+    starts.sort();
+    assert_eq!(starts.len(), 5);
+    for w in starts.windows(2) {
+        let gap = (w[1] - w[0]).num_milliseconds();
+        assert!(gap >= 1750, "two calls started {gap} ms apart with a 2 s pacing delay");
+    }
+    assert!(record.max_in_flight >= 2, "calls overlapped, so the slots did not do the spacing");
+}
+
+/// Sequential pacing (invariant 3): with one slot, the next call waits for the previous call's
+/// end plus the delay, whoever triggers it (the webhook's queued message, the ticker, four extra
+/// dialer loops). From the simulator's record: every start at least 2 s (less 250 ms) after the
+/// previous call ended. Fails if the terminal transaction stops writing `end + delay`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sequential_pacing_counts_from_the_previous_end() {
+    let local = local(|o| o.background = true).await;
+    let tz = daytime_zone();
+    local.sim.as_ref().expect("simulator").set_script(Script { default: Plan::One(ok(500)), ..Default::default() });
+    let input = SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(2) }), ..quick(tz, 1) };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(4), tz), CampaignState::Running).await;
+    let dialer = Arc::new(local.dialer.clone());
+    for t in spawn_dialers(&dialer, &c.id, 4) {
+        tokio::time::timeout(Duration::from_secs(120), t).await.expect("dialers finish").expect("no panic");
+    }
+    let record = local.sim.as_ref().expect("simulator").record();
+    let mut calls: Vec<_> = record.calls.iter().map(|c| (c.created_at, c.ended_at.expect("ended"))).collect();
+    calls.sort();
+    assert_eq!(calls.len(), 4);
+    for w in calls.windows(2) {
+        let gap = (w[1].0 - w[0].1).num_milliseconds();
+        assert!(gap >= 1750, "a call started {gap} ms after the previous one ended (delay 2 s)");
+    }
+}
