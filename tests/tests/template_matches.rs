@@ -6,7 +6,10 @@
 //! - every environment variable the template sets is one the code reads (and one of the names
 //!   the team fixed), and every variable the code `required(...)`s is set by the template;
 //! - the deployment rules of issue 6 that a typo would silently break (binaries, queue
-//!   visibility vs. dialer timeout, open routes, no `*` resources, the secret's reader).
+//!   visibility vs. dialer timeout, open routes, no `*` resources, the secret's reader);
+//! - the dashboard's serving and sign-in (docs/dashboard.md): a private bucket behind CloudFront,
+//!   a public Cognito client with the code flow whose tokens the authorizer accepts, and the
+//!   outputs infra/deploy-web.sh reads.
 
 mod common;
 
@@ -426,5 +429,45 @@ fn no_wildcard_resources_and_the_secret_has_its_readers_only() {
         if reads_secret {
             assert!(props["Layers"].as_array().is_some_and(|l| !l.is_empty()), "{id}: reads the secret through the extension layer, which it lacks");
         }
+    }
+}
+
+/// The dashboard (docs/dashboard.md): static files in a bucket only CloudFront can read; a public
+/// Cognito client (no secret: the page cannot keep one) with the authorization code flow only,
+/// which PKCE protects, called back at the distribution's address; the API's authorizer accepts
+/// its tokens; and every output infra/deploy-web.sh reads exists.
+#[test]
+fn dashboard_is_served_by_cloudfront_and_signs_in_with_the_code_flow() {
+    let t = template();
+    let r = &t["Resources"];
+    let client = &r["WebUserPoolClient"]["Properties"];
+    assert_eq!(client["GenerateSecret"], json!(false), "the dashboard's client must be public");
+    assert_eq!(client["AllowedOAuthFlows"], json!(["code"]), "code flow only (no implicit)");
+    assert_eq!(client["AllowedOAuthFlowsUserPoolClient"], json!(true));
+    assert!(client["CallbackURLs"].to_string().contains("WebDistribution.DomainName"), "{}", client["CallbackURLs"]);
+    let audience = r["HttpApiAuthorizer"]["Properties"]["JwtConfiguration"]["Audience"].to_string();
+    assert!(audience.contains("WebUserPoolClient") && audience.contains("\"UserPoolClient\""), "the authorizer must accept both clients: {audience}");
+    assert!(r["UserPoolDomain"].is_object(), "the hosted UI needs a domain");
+
+    let block = &r["WebBucket"]["Properties"]["PublicAccessBlockConfiguration"];
+    for k in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[k], json!(true), "WebBucket {k}");
+    }
+    let statements = r["WebBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"].as_array().expect("statements");
+    let allows: Vec<&Value> = statements.iter().filter(|s| s["Effect"] == "Allow").collect();
+    assert_eq!(allows.len(), 1, "one Allow: CloudFront reading objects");
+    assert_eq!(allows[0]["Principal"], json!({"Service": "cloudfront.amazonaws.com"}));
+    assert_eq!(allows[0]["Action"], json!("s3:GetObject"));
+    assert!(allows[0]["Condition"].to_string().contains("WebDistribution"), "only this distribution");
+    let dist = &r["WebDistribution"]["Properties"]["DistributionConfig"];
+    assert!(dist["Origins"][0]["OriginAccessControlId"].is_object(), "origin access control, not a public bucket");
+    assert_eq!(dist["DefaultCacheBehavior"]["ViewerProtocolPolicy"], json!("redirect-to-https"));
+    assert_eq!(dist["DefaultRootObject"], json!("index.html"));
+
+    let script = std::fs::read_to_string(root().join("infra/deploy-web.sh")).expect("infra/deploy-web.sh");
+    let outputs = t["Outputs"].as_object().expect("Outputs");
+    for name in ["ApiUrl", "DashboardUrl", "WebBucketName", "WebDistributionId", "AuthUrl", "WebUserPoolClientId"] {
+        assert!(script.contains(&format!("output {name}")), "deploy-web.sh does not read {name}");
+        assert!(outputs.contains_key(name), "template.yaml has no output {name}, which deploy-web.sh reads");
     }
 }

@@ -42,7 +42,7 @@ try {
     ["phone", { width: 390, height: 844 }],
   ]) {
     const { page, context } = await openAs(chrome.browser, dev, user, viewport);
-    const shot = async (name) => page.screenshot({ path: join(OUT, `${name}-${label}.png`), fullPage: label === "desktop" });
+    const shot = async (name, fullPage = label === "desktop") => page.screenshot({ path: join(OUT, `${name}-${label}.png`), fullPage });
     await page.locator(".campaign-card").first().waitFor();
     await shot("campaigns");
     await page.goto(`${dev.url}/#/campaigns/${done}`);
@@ -51,7 +51,7 @@ try {
     await shot("campaign");
     await page.locator("tr[data-phone]").nth(2).getByRole("button").click();
     await page.getByRole("table", { name: "Attempts" }).waitFor();
-    await shot("attempts");
+    await shot("attempts", false);
     await page.getByRole("button", { name: "Close" }).click();
     await page.goto(`${dev.url}/#/campaigns/new`);
     await page.locator("#f-agent[data-loaded]").waitFor({ state: "attached" });

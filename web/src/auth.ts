@@ -1,21 +1,33 @@
 // Sign-in. The page reads /config.json (written by whoever serves it) and either
 //  - "local": asks the dev server's /dev/token for a token (only `campaigns dev` has that route;
 //    `?user=bob` picks another local user), or
-//  - "cognito": authorization code with PKCE against the Cognito hosted UI. The app client is
-//    public (no secret): nothing secret is in the bundle or in config.json.
+//  - "oidc": authorization code with PKCE against an OpenID Connect provider's endpoints: on AWS
+//    the Cognito hosted UI of the stack's user pool (infra/deploy-web.sh writes config.json from
+//    the stack's outputs). The app client is public (no secret): nothing secret is in the bundle
+//    or in config.json.
 // The access token lives in memory and sessionStorage (this tab only), never in localStorage.
 
 export type LocalAuth = { mode: "local"; token_url: string; default_user: string };
-export type CognitoAuth = { mode: "cognito"; domain: string; client_id: string; redirect_uri: string; scopes?: string };
+export type OidcAuth = {
+  mode: "oidc";
+  authorize_url: string;
+  token_url: string;
+  /** Where "Sign out" goes (Cognito: <domain>/logout); optional. */
+  logout_url?: string;
+  client_id: string;
+  redirect_uri: string;
+  scopes?: string;
+};
 export type AppConfig = {
   api_base: string;
-  auth: LocalAuth | CognitoAuth;
+  auth: LocalAuth | OidcAuth;
   max_inline_file_bytes?: number;
 };
 
 const TOKEN_KEY = "campaigns.token";
 const USER_KEY = "campaigns.user";
 const PKCE_KEY = "campaigns.pkce";
+const DISPLAY_KEY = "campaigns.display";
 
 let config: AppConfig | null = null;
 let token: string | null = null;
@@ -57,7 +69,7 @@ function remember(t: string) {
   token = t;
   const c = jwtClaims(t);
   expiresAt = typeof c.exp === "number" ? c.exp * 1000 : Date.now() + 3_000_000;
-  user = String(c.email ?? c.username ?? c["cognito:username"] ?? c.sub ?? "");
+  user = sessionStorage.getItem(DISPLAY_KEY) ?? String(c.email ?? c.username ?? c.sub ?? "");
   sessionStorage.setItem(TOKEN_KEY, t);
 }
 
@@ -71,7 +83,7 @@ async function localToken(auth: LocalAuth): Promise<string> {
   return body.token;
 }
 
-async function cognitoRedirect(auth: CognitoAuth): Promise<never> {
+async function oidcRedirect(auth: OidcAuth): Promise<never> {
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(48)));
   const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
@@ -85,15 +97,15 @@ async function cognitoRedirect(auth: CognitoAuth): Promise<never> {
     code_challenge: b64url(digest),
     state,
   });
-  location.assign(`${auth.domain}/oauth2/authorize?${q}`);
+  location.assign(`${auth.authorize_url}?${q}`);
   return new Promise<never>(() => {});
 }
 
-async function cognitoExchange(auth: CognitoAuth, code: string, state: string): Promise<string> {
+async function oidcExchange(auth: OidcAuth, code: string, state: string): Promise<string> {
   const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? "{}") as { verifier?: string; state?: string; hash?: string };
   sessionStorage.removeItem(PKCE_KEY);
   if (!saved.verifier || saved.state !== state) throw new Error("sign-in failed: the login response does not match this tab");
-  const res = await fetch(`${auth.domain}/oauth2/token`, {
+  const res = await fetch(auth.token_url, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({
@@ -105,8 +117,14 @@ async function cognitoExchange(auth: CognitoAuth, code: string, state: string): 
     }),
   });
   if (!res.ok) throw new Error(`sign-in failed: HTTP ${res.status}`);
-  const body = (await res.json()) as { access_token: string };
+  const body = (await res.json()) as { access_token: string; id_token?: string };
   history.replaceState(null, "", location.pathname + (saved.hash ?? ""));
+  // The access token names no person (Cognito's carries a user id); the ID token's email is
+  // what the header shows. Display only: the API reads the access token's `sub`.
+  if (body.id_token) {
+    const email = jwtClaims(body.id_token).email;
+    if (typeof email === "string") sessionStorage.setItem(DISPLAY_KEY, email);
+  }
   return body.access_token;
 }
 
@@ -126,7 +144,7 @@ export async function signIn(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const code = params.get("code");
   if (code) {
-    remember(await cognitoExchange(cfg.auth, code, params.get("state") ?? ""));
+    remember(await oidcExchange(cfg.auth, code, params.get("state") ?? ""));
     return;
   }
   const stored = sessionStorage.getItem(TOKEN_KEY);
@@ -134,7 +152,7 @@ export async function signIn(): Promise<void> {
     remember(stored);
     if (expiresAt - Date.now() > 60_000) return;
   }
-  await cognitoRedirect(cfg.auth);
+  await oidcRedirect(cfg.auth);
 }
 
 /** The bearer token for the next request; signs in again when it is about to expire. */
@@ -150,10 +168,11 @@ export function signOut() {
   const cfg = getConfig();
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
+  sessionStorage.removeItem(DISPLAY_KEY);
   token = null;
-  if (cfg.auth.mode === "cognito") {
+  if (cfg.auth.mode === "oidc") {
     const q = new URLSearchParams({ client_id: cfg.auth.client_id, logout_uri: cfg.auth.redirect_uri });
-    location.assign(`${cfg.auth.domain}/logout?${q}`);
+    location.assign(cfg.auth.logout_url ? `${cfg.auth.logout_url}?${q}` : cfg.auth.redirect_uri);
   } else {
     location.assign("/");
   }
