@@ -9,7 +9,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export CAMPAIGNS_PYTHON ?= $(CURDIR)/infra/local/.venv/bin/python
 
-.PHONY: dev test stack-up stack-down venv lint-template sam-build bench fuzz web
+.PHONY: dev test stack-up stack-down venv lint-template sam-build bench fuzz mutants web
 
 venv:
 	infra/local/stack.sh venv
@@ -44,3 +44,9 @@ sam-build:
 
 bench:
 	cargo bench -p contacts-parser --bench parser
+
+# Not part of `make test`: mutation testing of the code that decides (hours on 2 cores); results in
+# mutants.out/, explained in docs/testing.md. `make mutants WHICH=domain` for the pure domain only.
+WHICH ?= all
+mutants: stack-up
+	infra/local/mutants.sh $(WHICH)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Mutation testing (cargo-mutants) over the code that decides: which conditions no test guards.
+# Not part of `make test` (hours on 2 cores). `make mutants` runs it; results under mutants.out/.
+#
+#   infra/local/mutants.sh domain    the pure domain, against the shared crate's unit tests
+#   infra/local/mutants.sh dial      the dial adapter and use case, against the dialing and
+#                                    concurrency suites (needs the local stack: make stack-up)
+#   infra/local/mutants.sh           both
+#
+# Its own target directory (target/mutants), so it never holds the lock of your normal builds.
+# Every surviving mutant is either killed by a new test or explained in docs/testing.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+export CARGO_TARGET_DIR="${MUTANTS_TARGET_DIR:-$ROOT/target/mutants}"
+LOCAL_AWS_PORT="${LOCAL_AWS_PORT:-4566}"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$LOCAL_AWS_PORT}"
+export AWS_ENDPOINT_URL_DYNAMODB="${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$((LOCAL_AWS_PORT + 1000))}"
+export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+
+domain() {
+    cargo mutants --no-shuffle -j 1 --timeout 180 --test-package shared \
+        --file 'shared/src/domain/*.rs' --file 'shared/src/domain/**/*.rs' \
+        --output mutants.out/domain -- --lib
+}
+
+dial() {
+    cargo mutants --no-shuffle -j 1 --timeout 600 --test-package integration-tests \
+        --file shared/src/adapters/dynamodb/dial.rs --file shared/src/service/dial.rs \
+        --output mutants.out/dial -- --test dialing --test concurrency
+}
+
+case "${1:-all}" in
+    domain) domain ;;
+    dial) dial ;;
+    all) domain; dial ;;
+    *) echo "usage: $0 [domain|dial|all]" >&2; exit 2 ;;
+esac
