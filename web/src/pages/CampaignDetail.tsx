@@ -138,6 +138,13 @@ function Header({ c, onChanged }: { c: Campaign; onChanged: (c: Campaign) => voi
           {c.import.error && <> — {c.import.error}</>}
         </p>
       )}
+      {c.state === "pending" && !(c as unknown as { waiting_for?: unknown }).waiting_for && (
+        <p role="status" class="notice">
+          {displayState(c) === "scheduled"
+            ? `Scheduled: calls start at ${fmtDate(c.settings.scheduled_start_time, c.settings.timezone)} (${c.settings.timezone}).`
+            : "Starting: the dialer picks the campaign up at its next pass (at most a minute)."}
+        </p>
+      )}
       {c.failure_reason && (
         <p class="error-box" role="alert">
           {c.failure_reason}

@@ -129,6 +129,17 @@ test("retries: a no-answer is retried after the backoff and then completes; atte
     const cells = await attempts.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
     assert.deepEqual(cells.map((c) => [c[0], c[4]]), [["1", "no-answer"], ["2", "completed"]]);
     await page.getByRole("button", { name: "Close" }).click();
+    // The contacts table: filter by state, search by name or by phone digits.
+    const phones = () => page.locator("table.contacts tbody tr[data-phone]").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-phone")));
+    await page.getByLabel("Status", { exact: true }).last().selectOption("failed");
+    await until("the failed filter", async () => JSON.stringify(await phones()) === JSON.stringify([busy]));
+    await page.getByLabel("Status", { exact: true }).last().selectOption("");
+    await page.getByLabel("Search").fill("flaky");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await until("the name search", async () => JSON.stringify(await phones()) === JSON.stringify([flaky]));
+    await page.getByLabel("Search").fill(fine.slice(-6));
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await until("the phone search", async () => JSON.stringify(await phones()) === JSON.stringify([fine]));
     await sim.script(dev, { default: { outcome: "completed" } });
     assert.deepEqual(errors, []);
   });

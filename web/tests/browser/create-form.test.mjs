@@ -114,3 +114,29 @@ test("a file over the inline cap goes to storage through the presigned upload, w
     assert.deepEqual(errors, []);
   });
 });
+
+test("a start time is read in the campaign's time zone, and a campaign started before it shows as scheduled", async () => {
+  await withPage(chrome, dev, "sched", async ({ page, user, errors }) => {
+    const day = daytime();
+    await openCreate(page);
+    await page.locator("#f-file").setInputFiles(files.write("s.csv", `phone\n${day.number(75)}\n`));
+    await until("the preview", async () => (await page.getByTestId("pv-imported").textContent()) === "1");
+    await page.getByLabel("Name (optional)").fill("Later");
+    // The zone is searchable: typing part of a name offers the IANA names that contain it.
+    await page.getByLabel("Time zone").fill("New_Y");
+    assert.ok((await page.locator("#f-timezone-list option").evaluateAll((os) => os.map((o) => o.value))).includes("America/New_York"));
+    await page.getByLabel("Time zone").fill("America/New_York");
+    const year = new Date().getUTCFullYear() + 1;
+    await page.getByLabel(/Start time/).fill(`${year}-01-15T09:30`);
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.getByRole("heading", { level: 1, name: "Later" }).waitFor();
+    const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
+    const api = await apiAs(dev, user);
+    // 09:30 in New York in January (EST, UTC-5) is 14:30 UTC.
+    assert.equal((await api.get(`/campaigns/${id}`)).settings.scheduled_start_time, `${year}-01-15T14:30:00Z`);
+    await page.getByRole("button", { name: "Start" }).click();
+    await until("the badge to say scheduled", async () => (await page.locator(".detail-head .badge").textContent()) === "scheduled");
+    await page.getByText(/Scheduled: calls start at/).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
