@@ -65,6 +65,16 @@ test("a file with only phones: preview, create, start, complete, export CSV", as
     const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(",").map((v, i) => [header[i], v])));
     assert.deepEqual(rows.map((r) => r.phone_e164).sort(), [...nums].sort());
     assert.ok(rows.every((r) => r.state === "completed" && r.outcome === "completed"), JSON.stringify(rows));
+    // The list's state filter, then delete with its confirmation.
+    await page.getByRole("link", { name: "Campaigns", exact: true }).first().click();
+    await page.getByLabel("Status").selectOption("draft");
+    await page.getByText("No draft campaigns.").waitFor();
+    await page.getByLabel("Status").selectOption("completed");
+    await page.getByRole("link", { name: "Only phones", exact: true }).click();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog", { name: "Delete this campaign?" }).getByRole("button", { name: "Delete campaign" }).click();
+    await page.getByRole("heading", { level: 1, name: "Campaigns" }).waitFor();
+    await page.getByText("No campaigns yet.").waitFor();
     assert.deepEqual(errors, []);
   });
 });
