@@ -156,6 +156,8 @@ function Header({ c, onChanged }: { c: Campaign; onChanged: (c: Campaign) => voi
             {actionLabel[a]}
           </button>
         ))}
+        {/* The dry run (POST /campaigns/{id}/simulate, being built) goes here, next to Start: a
+            "Preview the schedule" button opening the simulated call times in a dialog. */}
         <button type="button" class="btn" onClick={exportCsv}>
           Export CSV
         </button>

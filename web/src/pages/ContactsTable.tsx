@@ -201,7 +201,7 @@ function Attempts({ campaignId, contact }: { campaignId: string; contact: Contac
             </thead>
             <tbody>
               {data.attempts.map((a) => (
-                <tr key={a.attempt}>
+                <tr key={`${a.attempt}-${a.started_at}`}>
                   <td>{a.attempt}</td>
                   <td>{fmtDate(a.started_at)}</td>
                   <td>{fmtDate(a.ended_at)}</td>

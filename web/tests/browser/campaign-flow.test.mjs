@@ -100,10 +100,13 @@ test("pause stops new calls, resume finishes; pacing spaces the calls", async ()
     await until("the campaign to complete", async () => (await badge(page)) === "completed", 180_000);
     const calls = callsTo(await sim.calls(dev), nums).sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
     assert.equal(calls.length, nums.length, "each contact called once");
-    // Pacing: 2 s between calls (the dialer waits from one call's start to the next one's).
+    // Pacing 2 s: with one call at a time the dialer waits the delay from one call's end to the
+    // next call's start (measured here: 2.3-2.4 s; with pacing 0: 0.06-0.07 s). The dialer's exact
+    // timing is tested in tests/tests; here the setting typed in the form must reach it. The
+    // lower bound leaves room for a loaded machine delivering one callback late.
     for (let i = 1; i < calls.length; i++) {
-      const gap = (Date.parse(calls[i].created_at) - Date.parse(calls[i - 1].created_at)) / 1000;
-      assert.ok(gap >= 1.9, `calls ${i - 1} and ${i} were ${gap} s apart (pacing 2 s)`);
+      const gap = (Date.parse(calls[i].created_at) - Date.parse(calls[i - 1].ended_at)) / 1000;
+      assert.ok(gap >= 1.5, `call ${i} started ${gap} s after call ${i - 1} ended (pacing 2 s)`);
     }
     assert.deepEqual(errors, []);
   });
