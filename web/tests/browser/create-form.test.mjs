@@ -23,8 +23,16 @@ test("the preview shows invalid rows with their numbers and reasons, duplicates,
   await withPage(chrome, dev, "preview", async ({ page, errors }) => {
     const day = daytime();
     await openCreate(page);
-    const csv = files.write("mixed.csv", `phone,name\n${day.number(1)},Ann\nnot a number,Bob\n${day.number(2)},Cy\n${day.number(1)},Ann again\n12,Dee\n`);
-    await page.locator("#f-file").setInputFiles(csv);
+    // Dropped on the drop zone, as a user drags a file from their desktop.
+    const text = `phone,name\n${day.number(1)},Ann\nnot a number,Bob\n${day.number(2)},Cy\n${day.number(1)},Ann again\n12,Dee\n`;
+    const dt = await page.evaluateHandle((t) => {
+      const d = new DataTransfer();
+      d.items.add(new File([t], "mixed.csv", { type: "text/csv" }));
+      return d;
+    }, text);
+    await page.locator(".dropzone").dispatchEvent("dragover", { dataTransfer: dt });
+    await page.locator(".dropzone").dispatchEvent("drop", { dataTransfer: dt });
+    await page.getByText(/mixed\.csv \(\d+ B\)/).waitFor();
     await until("the preview", async () => (await page.getByTestId("pv-imported").textContent()) === "2");
     assert.equal(await page.getByTestId("pv-duplicates").textContent(), "1");
     assert.equal(await page.getByTestId("pv-invalid").textContent(), "2");
