@@ -463,6 +463,18 @@ fn dashboard_is_served_by_cloudfront_and_signs_in_with_the_code_flow() {
     assert!(dist["Origins"][0]["OriginAccessControlId"].is_object(), "origin access control, not a public bucket");
     assert_eq!(dist["DefaultCacheBehavior"]["ViewerProtocolPolicy"], json!("redirect-to-https"));
     assert_eq!(dist["DefaultRootObject"], json!("index.html"));
+    // The deployed Content-Security-Policy is the dev server's (which the browser tests run
+    // under) with the AWS origins in place of 127.0.0.1.
+    let csp = r["WebResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"][0]
+        .as_str()
+        .expect("a CSP template string");
+    let normalize = |p: &str| -> Vec<String> {
+        p.split(';')
+            .map(|d| d.split_whitespace().filter(|w| !w.contains("127.0.0.1") && !w.contains("localhost") && !w.contains("${")).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(normalize(csp), normalize(campaigns::web::DEV_CSP), "template CSP (left) vs dev server CSP (right)");
+    assert!(dist["DefaultCacheBehavior"]["ResponseHeadersPolicyId"].to_string().contains("WebResponseHeadersPolicy"));
 
     let script = std::fs::read_to_string(root().join("infra/deploy-web.sh")).expect("infra/deploy-web.sh");
     let outputs = t["Outputs"].as_object().expect("Outputs");

@@ -21,6 +21,14 @@ pub fn default_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist")
 }
 
+/// The page's Content-Security-Policy on the dev server: the same as the one CloudFront sends on
+/// AWS (template.yaml, `WebResponseHeadersPolicy`) except that the API is this origin and the
+/// presigned uploads and a test's sign-in provider are on other 127.0.0.1 ports. The browser
+/// tests run under it, so a page that needs more (an inline script, another origin) fails them.
+pub const DEV_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'; base-uri 'self'; \
+     form-action 'self'; object-src 'none'";
+
 #[derive(Clone)]
 struct WebState {
     dir: PathBuf,
@@ -46,7 +54,15 @@ pub fn routes(dir: PathBuf, jwt_secret: String, max_inline_file_bytes: u64) -> R
 
 async fn index(State(st): State<Arc<WebState>>) -> Response {
     match tokio::fs::read(st.dir.join("index.html")).await {
-        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], body).into_response(),
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, DEV_CSP),
+            ],
+            body,
+        )
+            .into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

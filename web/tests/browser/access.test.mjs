@@ -126,3 +126,27 @@ test("a phone's width (390 px): no page scrolls sideways, and the create form is
     { width: 390, height: 844 },
   );
 });
+
+test("the page runs under a Content-Security-Policy that refuses inline scripts and other origins", async () => {
+  const page = await chrome.browser.newPage();
+  const refused = [];
+  page.on("console", (m) => /Content Security Policy/.test(m.text()) && refused.push(m.text()));
+  const res = await page.goto(`${dev.url}/?user=${owner}#/`);
+  assert.match(res.headers()["content-security-policy"] ?? "", /script-src 'self'/);
+  await page.locator(".campaign-card").first().waitFor();
+  const ran = await page.evaluate(async () => {
+    const s = document.createElement("script");
+    s.textContent = "window.__inline = 1";
+    document.body.appendChild(s);
+    let fetched = true;
+    try {
+      await fetch("https://example.invalid/x");
+    } catch {
+      fetched = false;
+    }
+    return { inline: window.__inline === 1, fetched };
+  });
+  assert.deepEqual(ran, { inline: false, fetched: false });
+  await until("the refusals to be reported", async () => refused.length >= 2, 10_000);
+  await page.close();
+});

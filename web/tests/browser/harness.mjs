@@ -102,6 +102,9 @@ export async function openAs(browser, dev, user, { width = 1280, height = 900 } 
   page.setDefaultTimeout(30_000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // The dev server sends the deployed Content-Security-Policy (infra/cli/src/web.rs): anything it
+  // refuses fails the test that caused it.
+  page.on("console", (m) => m.type() === "error" && /Content Security Policy|Refused to/.test(m.text()) && errors.push(m.text()));
   await page.goto(`${dev.url}/?user=${encodeURIComponent(user)}#/`);
   await page.getByRole("heading", { name: "Campaigns", level: 1 }).waitFor();
   return { page, context, errors };
@@ -138,7 +141,9 @@ export const sim = {
 /** axe-core in the page: the violations of impact serious or critical. */
 export async function seriousA11yViolations(page) {
   const src = readFileSync(join(WEB, "node_modules", "axe-core", "axe.min.js"), "utf8");
-  await page.addScriptTag({ content: src });
+  // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not
+  // govern (an inline <script> would be refused by it, as it should be).
+  await page.evaluate(src);
   const result = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
     const r = await axe.run(document, { resultTypes: ["violations"] });
