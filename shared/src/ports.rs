@@ -55,4 +55,8 @@ pub trait Telephony: Send + Sync + std::fmt::Debug {
     fn fetch_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>>;
     /// Calls to `to` created at or after `since` (for a dialer that died before recording the sid).
     fn calls_to<'a>(&'a self, to: &'a str, since: DateTime<Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>>;
+    /// Stop a call before it reaches anyone: `Status=canceled` (queued or ringing), then
+    /// `Status=completed` if it was already answered. Returns Twilio's view afterwards;
+    /// `Ok(None)` when Twilio does not know the sid.
+    fn cancel_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>>;
 }

@@ -23,6 +23,7 @@ pub fn dialer_config_from_env() -> Result<DialerConfig, ConfigError> {
         busy_backoff: Duration::from_secs(parsed_or("TWILIO_BUSY_BACKOFF_SECONDS", d.busy_backoff.as_secs())?),
         no_call_grace: Duration::from_secs(parsed_or("NO_CALL_GRACE_SECONDS", d.no_call_grace.as_secs())?),
         candidates: d.candidates,
+        reconcile_give_up: Duration::from_secs(parsed_or("RECONCILE_GIVE_UP_SECONDS", d.reconcile_give_up.as_secs())?),
     })
 }
 

@@ -8,75 +8,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use campaigns::local::{Local, LocalOptions, start};
+use campaigns::local::Local;
+use common::dialing::*;
 use chrono::Utc;
 use common::*;
 use shared::adapters::dynamodb::records::to_ms;
 use shared::adapters::metrics::{Fault, FaultInjector, instrumented_dynamodb};
-use shared::domain::settings::{PacingInput, RetryPolicyInput};
 use shared::domain::{CampaignState, ContactState, SettingsInput};
 use shared::service::dial::DialOutcome;
 use twilio_sim::{Behaviour, CallbackMode, Script, SimOutcome};
-
-async fn local(background: bool, tweak: impl FnOnce(&mut LocalOptions)) -> Local {
-    let mut opts = LocalOptions {
-        table: unique("t"),
-        bucket: unique("b"),
-        queue: unique("q"),
-        schedule_group: "default".into(),
-        port: 0,
-        tick: Duration::from_millis(300),
-        watch: Duration::from_millis(200),
-        sim_time_scale: 0.002,
-        background,
-        ..LocalOptions::default()
-    };
-    tweak(&mut opts);
-    start(opts).await.expect("local system")
-}
-
-fn quick(tz: &str) -> SettingsInput {
-    SettingsInput {
-        pacing: Some(PacingInput { delay_seconds: Some(0) }),
-        retry_policy: Some(RetryPolicyInput {
-            max_retries: Some(2),
-            // 0.0002 h = 0.72 s: retries come quickly in a test.
-            backoff_hours: Some(vec![0.0002]),
-            retryable_outcomes: None,
-        }),
-        ..settings(tz)
-    }
-}
-
-fn sim_script(local: &Local, script: Script) {
-    local.sim.as_ref().expect("simulator").set_script(script);
-}
-
-fn sim_record(local: &Local) -> twilio_sim::Record {
-    local.sim.as_ref().expect("simulator").record()
-}
-
-fn ok(duration: u32) -> Behaviour {
-    Behaviour { outcome: SimOutcome::Completed, duration: Some(duration), ring: Some(1.0), ..Default::default() }
-}
-
-fn outcome(o: SimOutcome) -> Behaviour {
-    Behaviour { outcome: o, ring: Some(1.0), ..Default::default() }
-}
-
-async fn wait_state(local: &Local, id: &str, state: CampaignState, secs: u64) {
-    eventually(secs, &format!("campaign {state:?}"), || async {
-        let c = local.repo.get_campaign(id).await.ok()??;
-        (c.state == state).then_some(())
-    })
-    .await;
-}
-
-async fn assert_counters_match_recount(local: &Local, id: &str) {
-    let c = local.repo.get_campaign(id).await.unwrap().unwrap();
-    let recount = local.repo.recount(id).await.unwrap();
-    assert_eq!(c.counters, recount, "campaign counters must equal a recount of its contacts (invariant 7)");
-}
 
 /// The reference summary's flow: 100 contacts (5 duplicates in the file), started, every
 /// contact dialed through the simulator with a mix of outcomes and retries, completed by
@@ -376,8 +316,10 @@ async fn dialer_dying_after_the_lease_strands_nobody() {
     let released = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
     assert_eq!(released.state, ContactState::Pending);
     assert_eq!(released.attempts, 0, "no attempt charged for a call that never existed");
-    assert!(local.repo.get_attempt(&c.id, &nums[0], 1).await.unwrap().is_none());
-    assert!(matches!(local.dialer.dial_next(&c.id).await.unwrap(), DialOutcome::Dialed { attempt: 1, .. }));
+    let released_claim = local.repo.get_attempt(&c.id, &nums[0], 1).await.unwrap().unwrap();
+    assert!(released_claim.released && released_claim.terminal, "the claim is kept, released");
+    // The next claim has a new identity (2) and is charged as attempt 1.
+    assert!(matches!(local.dialer.dial_next(&c.id).await.unwrap(), DialOutcome::Dialed { attempt: 1, claim: 2, .. }));
     wait_state_or_tick(&local, &c.id).await;
     assert_eq!(sim_record(&local).calls.len(), 1);
     assert_counters_match_recount(&local, &c.id).await;
@@ -404,7 +346,7 @@ async fn dialer_dying_after_the_create_does_not_redial() {
         to: nums[0].clone(),
         from: "+15005550006".into(),
         url: format!("{}/twilio/voice", local.base_url),
-        status_callback: format!("{}/twilio/status?{}", local.base_url, shared::service::dial::callback_query(&c.id, &nums[0], 1, contact.seq)),
+        status_callback: format!("{}/twilio/status?{}", local.base_url, shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, contact.seq)),
         timeout_seconds: 30,
         machine_detection: false,
     };
@@ -427,14 +369,7 @@ async fn claim_first_attempt(local: &Local, campaign_id: &str, contact: &shared:
     let now = to_ms(Utc::now());
     local
         .repo
-        .claim(&shared::adapters::dynamodb::dial::Claim {
-            campaign_id,
-            contact,
-            attempt: 1,
-            now_ms: now,
-            lease_until_ms: now + lease_ms,
-            next_dial_ms: now,
-        })
+        .claim(&shared::adapters::dynamodb::dial::Claim::next(campaign_id, contact, now, now + lease_ms, now))
         .await
         .unwrap();
 }

@@ -26,10 +26,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/2010-04-01/Accounts/{account}/Calls.json",
             post(create).get(list),
         )
-        .route("/2010-04-01/Accounts/{account}/Calls/{file}", get(fetch))
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls/{file}",
+            get(fetch).post(update),
+        )
         .route("/sim/script", put(put_script).get(get_script))
         .route("/sim/calls", get(get_calls))
         .route("/sim/reset", post(reset))
+        .route("/sim/rotate-token", post(rotate_token))
         .route("/sim/health", get(|| async { "ok" }))
         .with_state(shared)
 }
@@ -61,7 +65,7 @@ fn unauthorized(shared: &Shared, headers: &HeaderMap, account: &str) -> Option<R
         .is_some_and(|pair| match pair.split_once(':') {
             Some((user, pass)) => {
                 user == shared.account_sid
-                    && pass == shared.auth_token
+                    && pass == shared.token()
                     && account == shared.account_sid
             }
             None => false,
@@ -241,11 +245,20 @@ fn place(
     if let Some(code) = behaviour.reject_code {
         let msg = match code {
             21211 => format!("The 'To' number {to} is not a valid phone number."),
+            21210 => "The source phone number provided, is not yet verified for your account.".to_string(),
+            21212 => "The 'From' number is not a valid phone number, shortcode, or alphanumeric sender ID.".to_string(),
             21215 => "Account not authorized to call this number (geo permissions).".to_string(),
+            21216 => "Account not allowed to call this number (international permissions).".to_string(),
             21217 => "Phone number does not appear to be valid".to_string(),
+            21219 => "The 'To' number is not verified. Trial accounts may only make calls to verified numbers.".to_string(),
+            20005 => "Account not active".to_string(),
             _ => format!("Scripted rejection {code}"),
         };
-        return reject(&mut st, StatusCode::BAD_REQUEST, code, &msg);
+        let status = behaviour
+            .reject_status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::BAD_REQUEST);
+        return reject(&mut st, status, code, &msg);
     }
     counters.created += 1;
 
@@ -308,12 +321,20 @@ fn place(
     };
     let generation = shared.generation.load(Ordering::SeqCst);
     let withhold = plan.behaviour.lost_response;
+    let answer = match plan
+        .behaviour
+        .created_but_answer
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    {
+        // The call exists and goes on; the client is told it failed.
+        Some(status) => {
+            tracing::info!(call_sid = %plan.sid, status = status.as_u16(), "scripted: call created, create answered with an error");
+            twilio_error(status, 20500, "Internal Server Error")
+        }
+        None => (StatusCode::CREATED, Json(body)).into_response(),
+    };
     tokio::spawn(timeline::run(shared.clone(), plan, generation));
-    Ok((
-        (StatusCode::CREATED, Json(body)).into_response(),
-        withhold,
-        generation,
-    ))
+    Ok((answer, withhold, generation))
 }
 
 async fn fetch(
@@ -326,7 +347,12 @@ async fn fetch(
     }
     let sid = file.strip_suffix(".json").unwrap_or(&file);
     let st = shared.lock();
-    match st.index.get(sid).and_then(|&i| st.calls.get(i)) {
+    match st
+        .index
+        .get(sid)
+        .and_then(|&i| st.calls.get(i))
+        .filter(|c| !c.behaviour.forgotten)
+    {
         Some(c) => Json(call_json(c, &shared.account_sid)).into_response(),
         None => twilio_error(
             StatusCode::NOT_FOUND,
@@ -384,6 +410,7 @@ async fn list(
     let mut matching: Vec<&CallRecord> = st
         .calls
         .iter()
+        .filter(|c| !c.behaviour.forgotten)
         .filter(|c| to.as_ref().is_none_or(|t| &c.to == t))
         .filter(|c| from.as_ref().is_none_or(|f| &c.from == f))
         .filter(|c| status.as_ref().is_none_or(|s| &c.status == s))
@@ -440,6 +467,83 @@ async fn list(
         "previous_page_uri": if page > 0 { Some(uri_for(page - 1)) } else { None },
     }))
     .into_response()
+}
+
+/// `POST /Calls/{sid}.json` with `Status=canceled` (ends a queued, initiated or ringing call;
+/// no effect once answered, as on Twilio) or `Status=completed` (hangs up a live call).
+async fn update(
+    State(shared): S,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if let Some(r) = unauthorized(&shared, &headers, &account) {
+        return r;
+    }
+    let sid = file.strip_suffix(".json").unwrap_or(&file).to_string();
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let wanted = first(&form, "Status").unwrap_or_default().to_string();
+    if wanted != "canceled" && wanted != "completed" {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21218,
+            "Status must be canceled or completed",
+        );
+    }
+    let generation = shared.generation.load(Ordering::SeqCst);
+    let (json, ended) = {
+        let mut st = shared.lock();
+        let Some(rec) = st.call_mut(&sid).filter(|c| !c.behaviour.forgotten) else {
+            drop(st);
+            return twilio_error(
+                StatusCode::NOT_FOUND,
+                20404,
+                "The requested resource was not found",
+            );
+        };
+        let live = rec.ended_at.is_none();
+        let before_answer = matches!(rec.status.as_str(), "queued" | "initiated" | "ringing");
+        let ended = match (wanted.as_str(), live, before_answer) {
+            ("canceled", true, true) => Some(shared::domain::CallStatus::Canceled),
+            ("completed", true, _) => Some(if before_answer {
+                shared::domain::CallStatus::Canceled
+            } else {
+                shared::domain::CallStatus::Completed
+            }),
+            _ => None,
+        };
+        if let Some(status) = ended {
+            let now = Utc::now();
+            rec.status = status.as_str().to_string();
+            rec.duration = Some(
+                rec.answered_at
+                    .map_or(0, |a| (now - a).num_seconds().max(0) as u32),
+            );
+            rec.ended_at = Some(now);
+            tracing::info!(call_sid = %sid, status = status.as_str(), "call ended through the API");
+        }
+        (call_json(rec, &shared.account_sid), ended)
+    };
+    if let Some(status) = ended {
+        tokio::spawn(timeline::ended_by_api(
+            shared.clone(),
+            sid,
+            status,
+            generation,
+        ));
+    }
+    Json(json).into_response()
+}
+
+async fn rotate_token(State(shared): S, body: String) -> Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    match first(&form, "AuthToken") {
+        Some(t) => {
+            *shared.auth_token.lock().unwrap_or_else(|p| p.into_inner()) = t.to_string();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => (StatusCode::BAD_REQUEST, "AuthToken is required").into_response(),
+    }
 }
 
 async fn put_script(State(shared): S, body: String) -> Response {

@@ -148,7 +148,7 @@ pub fn max_in_flight(calls: &[CallRecord]) -> usize {
 }
 
 #[derive(Debug, Default)]
-struct Counters {
+pub(crate) struct Counters {
     created: usize,
     rejected_429: u32,
     rejected_503: u32,
@@ -175,7 +175,8 @@ impl State {
 #[derive(Debug)]
 struct Shared {
     account_sid: String,
-    auth_token: String,
+    /// Replaced by `rotate_token` (Twilio's "promote the secondary token").
+    auth_token: Mutex<String>,
     time_scale: f64,
     max_page_size: usize,
     calls_per_second: Option<f64>,
@@ -189,6 +190,10 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn token(&self) -> String {
+        self.auth_token.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn scaled(&self, secs: f64) -> Duration {
@@ -255,6 +260,13 @@ impl SimHandle {
         self.shared.set_script(script);
     }
 
+    /// Rotate the account's auth token (Twilio: promote the secondary token): REST requests
+    /// with the old token are refused with 401 from now on, and callbacks are signed with the
+    /// new one. Same as `POST /sim/rotate-token`.
+    pub fn rotate_token(&self, new_token: &str) {
+        *self.shared.auth_token.lock().unwrap_or_else(|p| p.into_inner()) = new_token.to_string();
+    }
+
     /// Same as `GET /sim/calls`.
     pub fn record(&self) -> Record {
         self.shared.record()
@@ -303,7 +315,7 @@ pub async fn spawn(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         .build()?;
     let shared = Arc::new(Shared {
         account_sid: cfg.account_sid.clone(),
-        auth_token: cfg.auth_token.clone(),
+        auth_token: Mutex::new(cfg.auth_token.clone()),
         time_scale: cfg.time_scale,
         max_page_size: cfg.max_page_size.max(1),
         calls_per_second: cfg.calls_per_second.filter(|r| r.is_finite() && *r > 0.0),

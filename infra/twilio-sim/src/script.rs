@@ -67,15 +67,32 @@ pub struct Behaviour {
     /// error for a call that exists (the "did it get created?" case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_response: Option<f64>,
-    /// Refuse every create with 400 and this Twilio error code (e.g. 21211 invalid number).
+    /// Refuse every create with this Twilio error code (e.g. 21211 invalid number, 21212
+    /// invalid caller id, 21210 unverified caller id, 21215/21216 geo permissions, 21219 trial
+    /// account, 20005 suspended account), with HTTP `reject_status` (default 400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_code: Option<i64>,
+    /// The HTTP status of a `reject_code` refusal (default 400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_status: Option<u16>,
+    /// The call is created and goes on, but the create is answered with this HTTP status and
+    /// a Twilio error body (e.g. 500): "a create answered 500 whose call does exist".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_but_answer: Option<u16>,
+    /// Once created, the call is unknown to fetch (404) and to listings, as if Twilio had lost
+    /// or deleted its record; it still runs and calls back as scripted.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub forgotten: bool,
     #[serde(default)]
     pub callbacks: CallbackMode,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A behaviour, or one per successive call to the number (the last repeats).

@@ -107,6 +107,10 @@ pub(crate) async fn run(shared: Arc<Shared>, plan: Plan, generation: u64) {
             let Some(rec) = st.call_mut(&plan.sid) else {
                 return;
             };
+            if rec.ended_at.is_some() {
+                // Canceled or hung up through the REST API: the timeline stops here.
+                return;
+            }
             rec.status = step.status.as_str().to_string();
             match step.status {
                 CallStatus::Initiated => rec.started_at = Some(now),
@@ -228,6 +232,56 @@ fn callback_params(
     p
 }
 
+/// The terminal callback of a call ended through the REST API (`Status=canceled|completed`).
+pub(crate) async fn ended_by_api(
+    shared: Arc<Shared>,
+    sid: String,
+    status: CallStatus,
+    generation: u64,
+) {
+    let (url, to, from, seq) = {
+        let st = shared.lock();
+        let Some(rec) = st.index.get(&sid).and_then(|&i| st.calls.get(i)) else {
+            return;
+        };
+        let seq = rec
+            .callbacks
+            .iter()
+            .filter(|c| !c.duplicate && c.attempt == 1)
+            .count() as u32;
+        (
+            rec.status_callback.clone(),
+            rec.to.clone(),
+            rec.from.clone(),
+            seq,
+        )
+    };
+    let Some(url) = url else { return };
+    let plan = Plan {
+        sid: sid.clone(),
+        to,
+        from,
+        status_callback: Some(url.clone()),
+        events: Vec::new(),
+        machine_detection: false,
+        timeout: 0,
+        behaviour: Behaviour::default(),
+        queued_for: std::time::Duration::ZERO,
+    };
+    let params = callback_params(&shared, &plan, status, seq, None, 0.0, Utc::now());
+    deliver(
+        &shared,
+        &sid,
+        &url,
+        seq,
+        &params,
+        status.as_str(),
+        false,
+        generation,
+    )
+    .await;
+}
+
 /// POSTs one callback, signed over the exact URL; retries once on failure, then drops it.
 #[allow(clippy::too_many_arguments)]
 async fn deliver(
@@ -240,7 +294,7 @@ async fn deliver(
     duplicate: bool,
     generation: u64,
 ) {
-    let sig = signature::sign(&shared.auth_token, url, params);
+    let sig = signature::sign(&shared.token(), url, params);
     for attempt in 1..=2u8 {
         if shared.generation.load(Ordering::SeqCst) != generation {
             return;

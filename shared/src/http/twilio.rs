@@ -80,6 +80,7 @@ pub fn parse_callback(form: &[(String, String)], query: &[(String, String)]) -> 
         campaign_id: campaign_id.to_string(),
         phone: phone.to_string(),
         attempt,
+        charge: get(query, "charge").and_then(|s| s.parse::<u32>().ok()).filter(|n| *n >= 1),
         seq,
         call_sid: call_sid.to_string(),
         call_status,
@@ -114,7 +115,7 @@ async fn status(State(st): State<AppState>, uri: Uri, headers: HeaderMap, body: 
 
 async fn voice(State(st): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let Some(wh) = st.twilio.as_deref() else { return plain(StatusCode::SERVICE_UNAVAILABLE, "webhooks are not configured") };
-    let (_form, query) = match verified(wh, &uri, &headers, &body).await {
+    let (form, query) = match verified(wh, &uri, &headers, &body).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -122,6 +123,18 @@ async fn voice(State(st): State<AppState>, uri: Uri, headers: HeaderMap, body: B
         return plain(StatusCode::BAD_REQUEST, "missing campaign or phone");
     };
     let repo = &wh.dialer.repo;
+    // Only the claim the URL names, with the call it recorded, is connected (invariant 1).
+    if let Some(claim) = get(&query, "attempt").and_then(|a| a.parse::<u32>().ok()) {
+        let call_sid = get(&form, "CallSid").unwrap_or_default();
+        let current = match repo.get_attempt(campaign_id, phone, claim).await {
+            Ok(a) => a.is_some_and(|a| !a.released && !a.terminal && a.call_sid.as_deref().is_none_or(|s| s == call_sid)),
+            Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+        };
+        if !current {
+            warn!(campaign_id, phone = %mask_phone(phone), claim, "twiml requested for a superseded attempt: hanging up");
+            return (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], crate::twilio::twiml::hangup()).into_response();
+        }
+    }
     let campaign = match repo.get_campaign(campaign_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return plain(StatusCode::NOT_FOUND, "unknown campaign"),

@@ -6,6 +6,10 @@
 //! attempt in one transaction, and only then ask Twilio for the call. Whatever happens after
 //! the transaction, the attempt is on record: a Twilio refusal releases it, a crash leaves a
 //! lease the watchdog reconciles against Twilio before releasing anything.
+//!
+//! Every claim has an identity (`claim`, the attempt item's number) that is never reused; the
+//! callback and TwiML URLs carry it, so a callback can only ever act on its own claim, and once
+//! a CallSid is recorded only with that CallSid (invariants 1 and 13).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +19,8 @@ use chrono_tz::Tz;
 use rand::Rng;
 use tracing::{debug, info, warn};
 
-use crate::adapters::dynamodb::dial::{Claim, ClaimError, Finish};
-use crate::adapters::dynamodb::records::{AttemptRecord, ContactRecord, to_ms};
+use crate::adapters::dynamodb::dial::{Claim, ClaimError, Finish, SidRecorded};
+use crate::adapters::dynamodb::records::{ContactRecord, to_ms};
 use crate::adapters::dynamodb::{Repo, RepoError};
 use crate::adapters::sqs::DialQueue;
 use crate::domain::contact::after_call;
@@ -24,7 +28,7 @@ use crate::domain::hours::{Window, dial_window};
 use crate::domain::masking::mask_phone;
 use crate::domain::{AfterCall, CallStatus, Campaign, CampaignState, ContactState, Outcome};
 use crate::ports::{Clock, Telephony};
-use crate::twilio::{CallInfo, CreateCall, TelephonyError};
+use crate::twilio::{CreateCall, TelephonyError};
 
 /// Settings of the dialer that are not per campaign.
 #[derive(Debug, Clone)]
@@ -45,6 +49,9 @@ pub struct DialerConfig {
     pub no_call_grace: Duration,
     /// Candidates read per dial.
     pub candidates: i32,
+    /// A lease Twilio could not be asked about (errors every time) for this long ends as a
+    /// failed attempt with an "outcome unknown" reason, so no lease is held forever.
+    pub reconcile_give_up: Duration,
 }
 
 impl Default for DialerConfig {
@@ -57,6 +64,7 @@ impl Default for DialerConfig {
             busy_backoff: Duration::from_secs(30),
             no_call_grace: Duration::from_secs(120),
             candidates: 10,
+            reconcile_give_up: Duration::from_secs(3600),
         }
     }
 }
@@ -73,8 +81,11 @@ pub struct Dialer {
 /// What one `dial_next` did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DialOutcome {
-    /// A call was created.
-    Dialed { phone: String, attempt: u32, call_sid: String },
+    /// A call was created. `attempt` is the charged attempt number, `claim` the claim's identity.
+    Dialed { phone: String, attempt: u32, claim: u32, call_sid: String },
+    /// The call was created while the campaign was being paused or deleted: it was canceled
+    /// before it connected and the contact given back uncharged.
+    Canceled { phone: String, call_sid: String },
     NotFound,
     NotRunning(CampaignState),
     /// Every slot is taken.
@@ -87,14 +98,14 @@ pub enum DialOutcome {
     NothingDue,
     /// The campaign had no open contacts and is now completed.
     Completed,
-    /// Twilio was busy (429/5xx): the lease was released, no attempt charged.
+    /// Twilio was busy (429): the lease was released, no attempt charged.
     TwilioBusy,
     /// Twilio refused the number: the contact failed with Twilio's reason.
     Rejected { phone: String },
     /// Twilio refused the credentials: the campaign failed.
     CampaignFailed(String),
-    /// Twilio could not be reached: it is unknown whether the call exists; the lease stays
-    /// and the watchdog reconciles it.
+    /// Twilio answered 5xx or could not be reached: it is unknown whether the call exists; the
+    /// lease stays (shortened to `no_call_grace`) and the watchdog reconciles it with Twilio.
     Uncertain,
 }
 
@@ -111,7 +122,10 @@ pub enum DialError {
 pub struct StatusCallback {
     pub campaign_id: String,
     pub phone: String,
+    /// The claim's identity (the URL's `attempt`).
     pub attempt: u32,
+    /// The charged attempt number (the URL's `charge`; older URLs lack it: then `attempt`).
+    pub charge: Option<u32>,
     pub seq: u64,
     pub call_sid: String,
     pub call_status: CallStatus,
@@ -129,20 +143,27 @@ pub enum StatusOutcome {
     Finished(ContactState),
     /// A duplicate, late or stale callback: nothing changed.
     Ignored,
+    /// A callback for a superseded claim (released, or another call's sid): nothing changed;
+    /// logged and counted on the campaign (`superseded_callbacks`).
+    Superseded,
 }
 
-/// Query parameters our callback URLs carry.
-pub fn callback_query(campaign_id: &str, phone: &str, attempt: u32, seq: u64) -> String {
+/// Query parameters our callback and TwiML URLs carry: the claim's identity (`attempt`) and
+/// its charged attempt number (`charge`). Covered by Twilio's signature.
+pub fn callback_query(campaign_id: &str, phone: &str, claim: u32, charge: u32, seq: u64) -> String {
     serde_urlencoded::to_string([
         ("campaign", campaign_id.to_string()),
         ("phone", phone.to_string()),
-        ("attempt", attempt.to_string()),
+        ("attempt", claim.to_string()),
+        ("charge", charge.to_string()),
         ("seq", seq.to_string()),
     ])
     .unwrap_or_default()
 }
 
-fn secs_until(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
+
+
+pub(crate) fn secs_until(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
     let ms = (at - now).num_milliseconds().max(0);
     (ms as u64).div_ceil(1000) as u32
 }
@@ -188,7 +209,7 @@ impl Dialer {
             return Ok(DialOutcome::NothingDue);
         }
         let delay_ms = i64::from(c.settings.pacing.delay_seconds) * 1000;
-        let mut leased: Option<(ContactRecord, u32)> = None;
+        let mut leased: Option<(ContactRecord, u32, u32)> = None;
         for cand in candidates {
             if !cand.state.is_dialable() || cand.next_attempt_ms > now_ms {
                 continue; // the index lags the table
@@ -202,32 +223,25 @@ impl Dialer {
                 }
                 continue;
             }
-            let attempt = cand.attempts + 1;
-            let claim = Claim {
-                campaign_id,
-                contact: &cand,
-                attempt,
-                now_ms,
-                lease_until_ms: now_ms + self.config.lease.as_millis() as i64,
-                next_dial_ms: now_ms + delay_ms,
-            };
+            let claim = Claim::next(campaign_id, &cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
+            let (id, attempt) = (claim.claim, claim.attempt);
             match self.repo.claim(&claim).await {
                 Ok(()) => {
-                    leased = Some((cand, attempt));
+                    leased = Some((cand, id, attempt));
                     break;
                 }
-                Err(ClaimError::ContactTaken) => continue,
+                Err(ClaimError::ContactTaken | ClaimError::Refused(_)) => continue,
                 Err(ClaimError::CampaignBusy) => return Ok(DialOutcome::NoSlot),
                 Err(ClaimError::Repo(e)) => return Err(e.into()),
             }
         }
-        let Some((contact, attempt)) = leased else { return Ok(DialOutcome::NothingDue) };
-        self.place(&c, contact, attempt, now).await
+        let Some((contact, claim, attempt)) = leased else { return Ok(DialOutcome::NothingDue) };
+        self.place(&c, contact, claim, attempt, now).await
     }
 
-    async fn place(&self, c: &Campaign, contact: ContactRecord, attempt: u32, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
+    async fn place(&self, c: &Campaign, contact: ContactRecord, claim: u32, attempt: u32, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
         let base = self.config.public_base_url.trim_end_matches('/');
-        let query = callback_query(&c.id, &contact.phone, attempt, contact.seq);
+        let query = callback_query(&c.id, &contact.phone, claim, attempt, contact.seq);
         let req = CreateCall {
             to: contact.phone.clone(),
             from: self.config.from_number.clone(),
@@ -239,19 +253,24 @@ impl Dialer {
         let masked = mask_phone(&contact.phone);
         match self.telephony.create_call(&req).await {
             Ok(info) => {
-                self.repo.record_call_sid(&c.id, &contact.phone, attempt, &info.sid, info.status.as_str()).await?;
-                info!(campaign_id = %c.id, phone = %masked, attempt, call_sid = %info.sid, "call placed");
+                match self.repo.record_call_sid(&c.id, &contact.phone, claim, &info.sid, info.status.as_str()).await? {
+                    SidRecorded::Recorded | SidRecorded::AttemptMoved => {}
+                    SidRecorded::CampaignStopped => return self.cancel_stopped(c, &contact, claim, &info.sid, now).await,
+                }
+                info!(campaign_id = %c.id, phone = %masked, attempt, claim, call_sid = %info.sid, "call placed");
                 let max = u64::from(c.settings.max_concurrent_calls);
                 if c.counters.calling + 1 < max {
                     // Parallel mode: the next start is one pacing delay after this one.
                     self.enqueue(&c.id, c.settings.pacing.delay_seconds).await?;
                 }
-                Ok(DialOutcome::Dialed { phone: contact.phone, attempt, call_sid: info.sid })
+                Ok(DialOutcome::Dialed { phone: contact.phone, attempt, claim, call_sid: info.sid })
             }
-            Err(TelephonyError::Retryable { status, message }) => {
+            // 429 (or the secret could not even be read: nothing was sent): proof that no call
+            // exists, so the claim is given back at once.
+            Err(TelephonyError::Retryable { status, message }) if status == 429 || status == 0 => {
                 warn!(campaign_id = %c.id, phone = %masked, status, %message, "twilio busy; lease released");
                 let due = now + chrono::Duration::from_std(self.config.busy_backoff).unwrap_or_default();
-                self.release_or_ignore(&c.id, &contact, attempt, to_ms(due)).await?;
+                self.release_or_ignore(&c.id, &contact, claim, contact.state, to_ms(due), None, now).await?;
                 self.enqueue(&c.id, self.config.busy_backoff.as_secs() as u32).await?;
                 Ok(DialOutcome::TwilioBusy)
             }
@@ -264,7 +283,8 @@ impl Dialer {
                 let finish = Finish {
                     campaign_id: &c.id,
                     phone: &contact.phone,
-                    attempt,
+                    claim,
+                    call_sid: None,
                     seq: contact.seq,
                     call_status: CallStatus::Failed.as_str(),
                     sequence_number: i64::MAX,
@@ -288,7 +308,7 @@ impl Dialer {
                     "Twilio refused the account credentials (HTTP {status}); check the account SID and auth token, then create the campaign again"
                 );
                 warn!(campaign_id = %c.id, status, "twilio credentials refused; failing the campaign");
-                self.release_or_ignore(&c.id, &contact, attempt, to_ms(now)).await?;
+                self.release_or_ignore(&c.id, &contact, claim, contact.state, to_ms(now), None, now).await?;
                 match self
                     .repo
                     .transition(None, &c.id, &[CampaignState::Running, CampaignState::Paused], CampaignState::Failed, now, Some(&reason))
@@ -299,15 +319,52 @@ impl Dialer {
                 }
                 Ok(DialOutcome::CampaignFailed(reason))
             }
-            Err(e @ (TelephonyError::Transport(_) | TelephonyError::Protocol(_))) => {
-                warn!(campaign_id = %c.id, phone = %masked, attempt, error = %e, "call creation uncertain; the watchdog will reconcile");
+            // 5xx, a timeout, a broken answer: the call may exist. Nothing is released; the
+            // lease is shortened so the watchdog asks Twilio soon (invariant 13).
+            Err(e @ (TelephonyError::Retryable { .. } | TelephonyError::Transport(_) | TelephonyError::Protocol(_))) => {
+                warn!(campaign_id = %c.id, phone = %masked, attempt, claim, error = %e, "call creation uncertain; the watchdog will reconcile");
+                let until = to_ms(now) + self.config.no_call_grace.as_millis() as i64;
+                match self.repo.extend_lease(&c.id, &contact, claim, until).await {
+                    Ok(()) | Err(RepoError::Conflict) => {}
+                    Err(e) => return Err(e.into()),
+                }
                 Ok(DialOutcome::Uncertain)
             }
         }
     }
 
-    async fn release_or_ignore(&self, campaign_id: &str, contact: &ContactRecord, attempt: u32, due_ms: i64) -> Result<(), DialError> {
-        match self.repo.release(campaign_id, contact, attempt, contact.state, due_ms).await {
+    /// The campaign stopped (pause, delete) while the create was in flight: cancel the call
+    /// before it connects and give the contact back uncharged (invariant 8).
+    async fn cancel_stopped(&self, c: &Campaign, contact: &ContactRecord, claim: u32, sid: &str, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
+        let masked = mask_phone(&contact.phone);
+        match self.telephony.cancel_call(sid).await {
+            Ok(after) => {
+                let status = after.as_ref().map(|a| a.status.as_str()).unwrap_or("unknown");
+                info!(campaign_id = %c.id, phone = %masked, claim, call_sid = %sid, status, "campaign stopped during the create: call canceled");
+            }
+            Err(e) => {
+                // The lease stays: the watchdog applies whatever the call became.
+                warn!(campaign_id = %c.id, phone = %masked, claim, call_sid = %sid, error = %e, "could not cancel a call placed during a pause");
+                let _ = self.repo.adopt_call_sid(&c.id, &contact.phone, claim, sid).await;
+                return Ok(DialOutcome::Uncertain);
+            }
+        }
+        self.release_or_ignore(&c.id, contact, claim, contact.state, to_ms(now), Some(sid), now).await?;
+        Ok(DialOutcome::Canceled { phone: contact.phone.clone(), call_sid: sid.to_string() })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn release_or_ignore(
+        &self,
+        campaign_id: &str,
+        contact: &ContactRecord,
+        claim: u32,
+        back_to: ContactState,
+        due_ms: i64,
+        sid: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialError> {
+        match self.repo.release(campaign_id, contact, claim, back_to, due_ms, sid, to_ms(now)).await {
             Ok(()) | Err(RepoError::Conflict) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -331,143 +388,101 @@ impl Dialer {
         Ok(())
     }
 
-    /// Apply a (verified) status callback, idempotently (invariant 6).
+    /// Apply a (verified) status callback, idempotently (invariant 6), and only to the claim
+    /// it names, with the call it names (invariant 1).
     pub async fn apply_status(&self, cb: &StatusCallback) -> Result<StatusOutcome, DialError> {
         let now = self.now();
         let seq_no = cb.sequence_number.unwrap_or(i64::from(cb.call_status.rank()));
         if !cb.call_status.is_terminal() {
             return match self.repo.record_progress(&cb.campaign_id, &cb.phone, cb.attempt, &cb.call_sid, cb.call_status.as_str(), seq_no).await {
                 Ok(()) => Ok(StatusOutcome::Progress),
-                Err(RepoError::Conflict) => Ok(StatusOutcome::Ignored),
+                Err(RepoError::Conflict) => self.ignored_or_superseded(cb).await,
                 Err(e) => Err(e.into()),
             };
         }
         let Some(c) = self.repo.get_campaign(&cb.campaign_id).await? else { return Ok(StatusOutcome::Ignored) };
-        self.finish(&c, cb.phone.as_str(), cb.attempt, cb.seq, cb.call_status, seq_no, cb.duration, cb.answered_by.as_deref(), now)
-            .await
+        let ended = Ended {
+            claim: cb.attempt,
+            charged: cb.charge.unwrap_or(cb.attempt),
+            seq: cb.seq,
+            call_sid: Some(&cb.call_sid),
+            status: cb.call_status,
+            seq_no,
+            duration: cb.duration,
+            answered_by: cb.answered_by.as_deref(),
+            reason: None,
+        };
+        match self.finish(&c, &cb.phone, &ended, now).await? {
+            StatusOutcome::Ignored => self.ignored_or_superseded(cb).await,
+            other => Ok(other),
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn finish(
-        &self,
-        c: &Campaign,
-        phone: &str,
-        attempt: u32,
-        seq: u64,
-        status: CallStatus,
-        seq_no: i64,
-        duration: Option<u32>,
-        answered_by: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<StatusOutcome, DialError> {
-        let Some(outcome) = Outcome::of(status, answered_by, c.settings.machine_detection) else {
+    /// A callback that changed nothing: a duplicate or late one for its own claim, or one for a
+    /// claim that was superseded (released, or holding another call). The latter is logged
+    /// and counted.
+    async fn ignored_or_superseded(&self, cb: &StatusCallback) -> Result<StatusOutcome, DialError> {
+        let attempt = self.repo.get_attempt(&cb.campaign_id, &cb.phone, cb.attempt).await?;
+        let superseded = match &attempt {
+            None => true,
+            Some(a) => a.released || a.call_sid.as_deref().is_some_and(|sid| sid != cb.call_sid),
+        };
+        if !superseded {
+            debug!(campaign_id = %cb.campaign_id, phone = %mask_phone(&cb.phone), claim = cb.attempt, "duplicate or stale callback ignored");
+            return Ok(StatusOutcome::Ignored);
+        }
+        warn!(
+            campaign_id = %cb.campaign_id,
+            phone = %mask_phone(&cb.phone),
+            claim = cb.attempt,
+            call_sid = %cb.call_sid,
+            status = cb.call_status.as_str(),
+            "callback for a superseded attempt ignored"
+        );
+        self.repo.count_superseded_callback(&cb.campaign_id).await?;
+        Ok(StatusOutcome::Superseded)
+    }
+
+    /// End a claim with the outcome its call had. `Ignored` when a condition says it already
+    /// ended or is not this claim's (or this call's) any more.
+    pub(crate) async fn finish(&self, c: &Campaign, phone: &str, e: &Ended<'_>, now: DateTime<Utc>) -> Result<StatusOutcome, DialError> {
+        let Some(outcome) = Outcome::of(e.status, e.answered_by, c.settings.machine_detection) else {
             return Ok(StatusOutcome::Ignored);
         };
         let jitter: f64 = rand::rng().random();
+        let attempt = e.charged;
         let after = after_call(attempt, outcome, &c.settings.retry_policy, now, jitter);
-        let reason = match after {
-            AfterCall::Failed { exhausted: true } => Some(format!("no answer after {attempt} attempts (last: {})", outcome.as_str())),
-            AfterCall::Failed { exhausted: false } => Some(format!("call ended: {}", outcome.as_str())),
+        let reason = match (&e.reason, after) {
+            (Some(r), _) => Some(r.clone()),
+            (None, AfterCall::Failed { exhausted: true }) => Some(format!("no answer after {attempt} attempts (last: {})", outcome.as_str())),
+            (None, AfterCall::Failed { exhausted: false }) => Some(format!("call ended: {}", outcome.as_str())),
             _ => None,
         };
         let sequential = c.settings.max_concurrent_calls <= 1;
         let finish = Finish {
             campaign_id: &c.id,
             phone,
-            attempt,
-            seq,
-            call_status: status.as_str(),
-            sequence_number: seq_no,
+            claim: e.claim,
+            call_sid: e.call_sid,
+            seq: e.seq,
+            call_status: e.status.as_str(),
+            sequence_number: e.seq_no,
             outcome,
             after,
-            duration,
-            answered_by,
+            duration: e.duration,
+            answered_by: e.answered_by,
             failure_reason: reason.as_deref(),
             now_ms: to_ms(now),
             next_dial_ms: sequential.then(|| to_ms(now) + i64::from(c.settings.pacing.delay_seconds) * 1000),
         };
         match self.repo.finish_attempt(&finish).await {
             Ok(()) => {}
-            Err(RepoError::Conflict) => {
-                debug!(campaign_id = %c.id, phone = %mask_phone(phone), attempt, "duplicate or stale terminal callback ignored");
-                return Ok(StatusOutcome::Ignored);
-            }
+            Err(RepoError::Conflict) => return Ok(StatusOutcome::Ignored),
             Err(e) => return Err(e.into()),
         }
-        info!(campaign_id = %c.id, phone = %mask_phone(phone), attempt, outcome = outcome.as_str(), next = after.state().as_str(), "call finished");
+        info!(campaign_id = %c.id, phone = %mask_phone(phone), attempt, claim = e.claim, outcome = outcome.as_str(), next = after.state().as_str(), "call finished");
         self.after_finish(c, now).await?;
         Ok(StatusOutcome::Finished(after.state()))
-    }
-
-    /// Reconcile expired leases of one campaign against Twilio (invariant 5): a live call
-    /// extends its lease, a finished one is applied as if its webhook had come, and only a
-    /// call that never existed is released (no attempt charged).
-    pub async fn watchdog(&self, c: &Campaign) -> Result<u32, DialError> {
-        let now = self.now();
-        let now_ms = to_ms(now);
-        let expired = self.repo.expired_leases(&c.id, now_ms, 25).await?;
-        let mut handled = 0;
-        for contact in expired {
-            if contact.state != ContactState::Calling {
-                continue;
-            }
-            let attempt = contact.attempts;
-            let record = self.repo.get_attempt(&c.id, &contact.phone, attempt).await?;
-            let started = record.as_ref().map_or(now, |a| crate::adapters::dynamodb::records::from_ms(a.started_ms));
-            let found = match self.lookup_call(record.as_ref(), &contact.phone, started).await {
-                Ok(f) => f,
-                Err(e) => {
-                    warn!(campaign_id = %c.id, error = %e, "watchdog could not ask twilio; will retry");
-                    continue;
-                }
-            };
-            match found {
-                Some(call) if call.status.is_terminal() => {
-                    if record.as_ref().is_some_and(|a| a.call_sid.is_none()) {
-                        let _ = self.repo.record_call_sid(&c.id, &contact.phone, attempt, &call.sid, call.status.as_str()).await;
-                    }
-                    self.finish(&c.clone(), &contact.phone, attempt, contact.seq, call.status, i64::MAX, call.duration_seconds, call.answered_by.as_deref(), now)
-                        .await?;
-                    info!(campaign_id = %c.id, phone = %mask_phone(&contact.phone), attempt, "watchdog applied a lost callback");
-                }
-                Some(call) => {
-                    if record.as_ref().is_some_and(|a| a.call_sid.is_none()) {
-                        let _ = self.repo.record_call_sid(&c.id, &contact.phone, attempt, &call.sid, call.status.as_str()).await;
-                    }
-                    let until = now_ms + self.config.lease.as_millis() as i64;
-                    match self.repo.extend_lease(&c.id, &contact, attempt, until).await {
-                        Ok(()) | Err(RepoError::Conflict) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                    debug!(campaign_id = %c.id, attempt, "watchdog extended a live call's lease");
-                }
-                None => {
-                    let age = now - started;
-                    if age < chrono::Duration::from_std(self.config.no_call_grace).unwrap_or_default() {
-                        continue;
-                    }
-                    let back_to = if attempt > 1 { ContactState::Retrying } else { ContactState::Pending };
-                    match self.repo.release(&c.id, &contact, attempt, back_to, now_ms).await {
-                        Ok(()) | Err(RepoError::Conflict) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                    info!(campaign_id = %c.id, phone = %mask_phone(&contact.phone), attempt, "watchdog released a lease with no call");
-                }
-            }
-            handled += 1;
-        }
-        Ok(handled)
-    }
-
-    async fn lookup_call(&self, record: Option<&AttemptRecord>, phone: &str, started: DateTime<Utc>) -> Result<Option<CallInfo>, TelephonyError> {
-        if let Some(sid) = record.and_then(|a| a.call_sid.as_deref()) {
-            return self.telephony.fetch_call(sid).await;
-        }
-        // The dialer died between creating the call and recording its sid: find it by number
-        // and time. A little slack covers clock differences with Twilio.
-        let since = started - chrono::Duration::seconds(5);
-        let calls = self.telephony.calls_to(phone, since).await?;
-        Ok(calls.into_iter().min_by_key(|c| c.date_created))
     }
 
     /// The scheduler tick: start due campaigns, reconcile leases, fan out one dial message per
@@ -524,6 +539,21 @@ impl Dialer {
         let free = c.counters.calling < u64::from(c.settings.max_concurrent_calls);
         Ok(free.then(|| c.id.clone()))
     }
+}
+
+/// How a claim's call ended, from a callback or from Twilio's view (the watchdog).
+#[derive(Debug, Clone)]
+pub(crate) struct Ended<'a> {
+    pub claim: u32,
+    pub charged: u32,
+    pub seq: u64,
+    pub call_sid: Option<&'a str>,
+    pub status: CallStatus,
+    pub seq_no: i64,
+    pub duration: Option<u32>,
+    pub answered_by: Option<&'a str>,
+    /// Replaces the reason the outcome would give (e.g. "outcome unknown").
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Use cases.
 pub mod import;
 pub mod dial;
+pub mod watchdog;
 pub mod campaigns;
 pub mod history;

@@ -182,6 +182,55 @@ impl TwilioClient {
         call.into_info().map(Some)
     }
 
+    /// `POST /Calls/{sid}.json` with `Status=<status>` (`canceled` or `completed`).
+    async fn update_status(
+        &self,
+        call_sid: &str,
+        status: &str,
+    ) -> Result<Option<CallInfo>, TelephonyError> {
+        let creds = self.creds().await?;
+        if call_sid.is_empty() || !call_sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let url = format!(
+            "{}/{API_VERSION}/Accounts/{}/Calls/{call_sid}.json",
+            self.api_base, creds.account_sid
+        );
+        let resp = self
+            .http
+            .post(url)
+            .basic_auth(&creds.account_sid, Some(&creds.auth_token))
+            .form(&[("Status", status)])
+            .send()
+            .await
+            .map_err(|e| transport("cancel", e))?;
+        let code = resp.status().as_u16();
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| transport("cancel (reading the answer)", e))?;
+        if code == 404 {
+            return Ok(None);
+        }
+        if !(200..300).contains(&code) {
+            return Err(classify(code, &body));
+        }
+        let call: ApiCall = serde_json::from_str(&body)
+            .map_err(|e| TelephonyError::Protocol(format!("cancel answer: {e}")))?;
+        call.into_info().map(Some)
+    }
+
+    /// Cancel a queued or ringing call; hang it up if it was answered meanwhile.
+    pub async fn cancel(&self, call_sid: &str) -> Result<Option<CallInfo>, TelephonyError> {
+        let after = self.update_status(call_sid, "canceled").await?;
+        match after {
+            Some(info) if info.status == CallStatus::InProgress => {
+                self.update_status(call_sid, "completed").await
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Calls to `to` whose `date_created` is at or after `since` (second precision, as
     /// Twilio's dates are), newest first. Asks Twilio for `StartTime>=` the UTC date of
     /// `since` and filters precisely here; follows `next_page_uri`.
@@ -265,6 +314,13 @@ impl Telephony for TwilioClient {
     ) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
         Box::pin(self.list_to(to, since))
     }
+
+    fn cancel_call<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+        Box::pin(self.cancel(sid))
+    }
 }
 
 fn transport(what: &str, e: reqwest::Error) -> TelephonyError {
@@ -322,6 +378,8 @@ struct ApiCall {
     sid: String,
     #[serde(default)]
     to: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
     status: String,
     #[serde(default)]
     duration: Option<serde_json::Value>,
@@ -349,6 +407,7 @@ impl ApiCall {
         Ok(CallInfo {
             sid: self.sid,
             to: self.to.unwrap_or_default(),
+            from: self.from.unwrap_or_default(),
             status,
             duration_seconds: self.duration.as_ref().and_then(parse_duration),
             answered_by: self.answered_by.filter(|a| !a.is_empty()),

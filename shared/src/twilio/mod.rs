@@ -38,6 +38,9 @@ pub struct CreateCall {
 pub struct CallInfo {
     pub sid: String,
     pub to: String,
+    /// The caller id the call was placed from.
+    #[serde(default)]
+    pub from: String,
     pub status: CallStatus,
     pub duration_seconds: Option<u32>,
     pub answered_by: Option<String>,

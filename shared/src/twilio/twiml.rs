@@ -19,6 +19,11 @@ pub fn connect_stream(stream_url: &str, params: &[(String, String)]) -> String {
     out
 }
 
+/// TwiML that ends the call at once: the answer for a call whose claim was superseded.
+pub fn hangup() -> String {
+    r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#.to_string()
+}
+
 /// Escape for a double-quoted XML attribute value. Tab, newline and carriage return are
 /// written as character references: a parser would otherwise normalise them to spaces.
 fn escape_attr(s: &str, out: &mut String) {

@@ -2,6 +2,8 @@
 //! each test, so tests run in parallel without seeing each other's data.
 #![allow(dead_code)]
 
+pub mod dialing;
+
 use shared::adapters::dynamodb::{Repo, schema};
 use std::sync::atomic::{AtomicU32, Ordering};
 

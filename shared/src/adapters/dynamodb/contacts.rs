@@ -62,6 +62,7 @@ impl Repo {
             tz: c.timezone.clone(),
             state: ContactState::Pending,
             attempts: 0,
+            claim: 0,
             next_attempt_ms: 0,
             lease_until_ms: None,
             outcome: None,

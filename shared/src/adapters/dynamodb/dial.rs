@@ -5,7 +5,7 @@
 //! a dialer and a webhook, or a webhook and its duplicate can run at once: the conditions
 //! decide who wins, and the loser gets `Conflict` (an expected outcome, not an error).
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -24,6 +24,9 @@ pub enum ClaimError {
     /// Someone else leased this contact first (or it changed state).
     #[error("the contact was taken or changed")]
     ContactTaken,
+    /// One of the claim's extra condition checks failed (`Claim::checks[index]`).
+    #[error("extra claim condition {0} failed")]
+    Refused(usize),
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -33,12 +36,35 @@ pub enum ClaimError {
 pub struct Claim<'a> {
     pub campaign_id: &'a str,
     pub contact: &'a ContactRecord,
-    /// The attempt number being placed (contact.attempts + 1).
+    /// The claim's identity, `contact.claim + 1`: the attempt item's number, carried by the
+    /// call's callback URLs. Never reused: a release does not give it back.
+    pub claim: u32,
+    /// The charged attempt number, `contact.attempts + 1` (what the retry policy counts).
     pub attempt: u32,
     pub now_ms: i64,
     pub lease_until_ms: i64,
     /// When the campaign's next call may start (pacing between starts).
     pub next_dial_ms: i64,
+    /// More conditions the claim must meet, each one more item of the same transaction
+    /// (compliance: do-not-call entry absent, frequency caps...). A failed one answers
+    /// `ClaimError::Refused(index)`. At most 97: a transaction holds 100 items.
+    pub checks: Vec<ConditionCheck>,
+}
+
+impl<'a> Claim<'a> {
+    /// The next claim of `contact`, with no extra checks.
+    pub fn next(campaign_id: &'a str, contact: &'a ContactRecord, now_ms: i64, lease_until_ms: i64, next_dial_ms: i64) -> Self {
+        Self {
+            campaign_id,
+            contact,
+            claim: contact.claim + 1,
+            attempt: contact.attempts + 1,
+            now_ms,
+            lease_until_ms,
+            next_dial_ms,
+            checks: Vec::new(),
+        }
+    }
 }
 
 /// The end of an attempt, as the webhook or the watchdog saw it.
@@ -46,7 +72,12 @@ pub struct Claim<'a> {
 pub struct Finish<'a> {
     pub campaign_id: &'a str,
     pub phone: &'a str,
-    pub attempt: u32,
+    /// The claim's identity (attempt item number); the contact must still be on it.
+    pub claim: u32,
+    /// The call this outcome is about. `Some`: the attempt must have no sid yet or this one
+    /// (which is then recorded). `None`: no call exists (a refused create); the attempt must
+    /// have no sid.
+    pub call_sid: Option<&'a str>,
     pub seq: u64,
     pub call_status: &'a str,
     pub sequence_number: i64,
@@ -58,6 +89,17 @@ pub struct Finish<'a> {
     pub now_ms: i64,
     /// Sequential campaigns: the next call waits for this instant (end + delay).
     pub next_dial_ms: Option<i64>,
+}
+
+/// What recording a created call's sid found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidRecorded {
+    /// Recorded, and the campaign is still running: the call may go on.
+    Recorded,
+    /// The campaign is no longer running (paused, deleted...): the call must be canceled.
+    CampaignStopped,
+    /// The attempt already ended or holds another sid (the watchdog or a callback got there).
+    AttemptMoved,
 }
 
 fn counter_of(state: ContactState) -> &'static str {
@@ -128,12 +170,42 @@ impl Repo {
     /// Take a slot on the campaign and the lease on the contact, and write the attempt, in one
     /// transaction (invariants 1 and 2). Conditions: the campaign is running, has a free slot
     /// and pacing allows a call now; the contact is still in the dialable state it was read in,
-    /// with the same attempt count, and due; the attempt key is new.
+    /// on the same claim and charge, and due; the attempt key is new; and every extra check of
+    /// `c.checks` holds.
     pub async fn claim(&self, c: &Claim<'_>) -> Result<(), ClaimError> {
         let from = c.contact.state;
         if !from.is_dialable() {
             return Err(ClaimError::ContactTaken);
         }
+        let items = self.claim_items(c)?;
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(failed) = cancelled_items(&e) {
+                    if failed.first().copied().unwrap_or(false) {
+                        return Err(ClaimError::CampaignBusy);
+                    }
+                    if failed.get(1..3).is_some_and(|f| f.iter().any(|x| *x)) {
+                        return Err(ClaimError::ContactTaken);
+                    }
+                    if let Some(i) = failed.iter().skip(3).position(|x| *x) {
+                        return Err(ClaimError::Refused(i));
+                    }
+                }
+                match classify(e) {
+                    // Reasons unavailable: the caller re-reads the campaign before the next try.
+                    RepoError::Conflict => Err(ClaimError::ContactTaken),
+                    other => Err(ClaimError::Repo(other)),
+                }
+            }
+        }
+    }
+
+    /// The claim transaction's items, in a fixed order: campaign, contact, attempt, then the
+    /// extra checks (the order `cancelled_items` reports failures in).
+    fn claim_items(&self, c: &Claim<'_>) -> Result<Vec<TransactWriteItem>, RepoError> {
+        let from = c.contact.state;
         let campaign = build(
             Update::builder()
                 .table_name(&self.table)
@@ -163,11 +235,17 @@ impl Repo {
                 .key(PK, s(campaign_pk(c.campaign_id)))
                 .key(SK, s(contact_sk(&c.contact.phone)))
                 .update_expression(
-                    "SET #state = :calling, #attempts = :n, #lease = :lease, #g3pk = :lpk, #g3sk = :lsk, #lastcall = :now",
+                    "SET #state = :calling, #attempts = :n, #claim = :k, #lease = :lease, #g3pk = :lpk, #g3sk = :lsk, #lastcall = :now",
                 )
-                .condition_expression("#state = :from AND #attempts = :prev AND #due <= :now")
+                .condition_expression(if c.claim <= 1 {
+                    // A contact never claimed has no claim attribute (or 0 from the import).
+                    "#state = :from AND #attempts = :prev AND #due <= :now AND (attribute_not_exists(#claim) OR #claim = :prevk)"
+                } else {
+                    "#state = :from AND #attempts = :prev AND #due <= :now AND #claim = :prevk"
+                })
                 .expression_attribute_names("#state", attr::STATE)
                 .expression_attribute_names("#attempts", attr::ATTEMPTS)
+                .expression_attribute_names("#claim", attr::CLAIM)
                 .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
                 .expression_attribute_names("#g3pk", GSI3_PK)
                 .expression_attribute_names("#g3sk", GSI3_SK)
@@ -177,6 +255,8 @@ impl Repo {
                 .expression_attribute_values(":from", s(from.as_str()))
                 .expression_attribute_values(":n", n(c.attempt))
                 .expression_attribute_values(":prev", n(c.attempt.saturating_sub(1)))
+                .expression_attribute_values(":k", n(c.claim))
+                .expression_attribute_values(":prevk", n(c.claim.saturating_sub(1)))
                 .expression_attribute_values(":lease", n(c.lease_until_ms))
                 .expression_attribute_values(":lpk", s(lease_pk(c.campaign_id)))
                 .expression_attribute_values(":lsk", s(work_sk(c.lease_until_ms, c.contact.seq)))
@@ -185,11 +265,13 @@ impl Repo {
         )?;
         let attempt = AttemptRecord {
             pk: campaign_pk(c.campaign_id),
-            sk: attempt_sk(&c.contact.phone, c.attempt),
+            sk: attempt_sk(&c.contact.phone, c.claim),
             entity: "attempt".into(),
             campaign_id: c.campaign_id.to_string(),
             phone: c.contact.phone.clone(),
-            n: c.attempt,
+            n: c.claim,
+            charged: c.attempt,
+            released: false,
             started_ms: c.now_ms,
             call_sid: None,
             call_status: None,
@@ -208,65 +290,113 @@ impl Repo {
                 .expression_attribute_names("#pk", PK)
                 .build(),
         )?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(campaign).build(),
+            TransactWriteItem::builder().update(contact).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        items.extend(c.checks.iter().cloned().map(|check| TransactWriteItem::builder().condition_check(check).build()));
+        Ok(items)
+    }
+
+    /// Record the CallSid Twilio gave the attempt (the 4th request of a dial), in one
+    /// transaction with a check that the campaign is still running (invariant 8): a pause or
+    /// delete that returned while the create was in flight makes this answer
+    /// `CampaignStopped`, and the dialer cancels the call before it connects.
+    pub async fn record_call_sid(&self, campaign_id: &str, phone: &str, claim: u32, sid: &str, status: &str) -> Result<SidRecorded, RepoError> {
+        let attempt = build(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(campaign_id)))
+                .key(SK, s(attempt_sk(phone, claim)))
+                .update_expression("SET #sid = :sid, #st = if_not_exists(#st, :status)")
+                .condition_expression("attribute_exists(#pk) AND #term = :false AND (attribute_not_exists(#sid) OR #sid = :sid)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sid", attr::CALL_SID)
+                .expression_attribute_names("#st", attr::CALL_STATUS)
+                .expression_attribute_names("#term", attr::TERMINAL)
+                .expression_attribute_values(":sid", s(sid))
+                .expression_attribute_values(":status", s(status))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .build(),
+        )?;
+        let running = build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(campaign_pk(campaign_id)))
+                .key(SK, s(META))
+                .condition_expression("#state = :running")
+                .expression_attribute_names("#state", attr::STATE)
+                .expression_attribute_values(":running", s(CampaignState::Running.as_str()))
+                .build(),
+        )?;
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(campaign).build())
-            .transact_items(TransactWriteItem::builder().update(contact).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(attempt).build())
+            .transact_items(TransactWriteItem::builder().condition_check(running).build())
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(SidRecorded::Recorded),
             Err(e) => {
                 if let Some(failed) = cancelled_items(&e) {
                     if failed.first().copied().unwrap_or(false) {
-                        return Err(ClaimError::CampaignBusy);
+                        return Ok(SidRecorded::AttemptMoved);
                     }
-                    if failed.iter().any(|f| *f) {
-                        return Err(ClaimError::ContactTaken);
+                    if failed.get(1).copied().unwrap_or(false) {
+                        return Ok(SidRecorded::CampaignStopped);
                     }
                 }
                 match classify(e) {
-                    // Reasons unavailable: the caller re-reads the campaign before the next try.
-                    RepoError::Conflict => Err(ClaimError::ContactTaken),
-                    other => Err(ClaimError::Repo(other)),
+                    // Reasons unavailable: the safe reading is "stopped" (the caller cancels).
+                    RepoError::Conflict => Ok(SidRecorded::CampaignStopped),
+                    other => Err(other),
                 }
             }
         }
     }
 
-    /// Record the CallSid Twilio gave the attempt (the 4th request of a dial).
-    pub async fn record_call_sid(&self, campaign_id: &str, phone: &str, attempt: u32, sid: &str, status: &str) -> Result<(), RepoError> {
-        self.client
+    /// Record the sid of a call the watchdog found for a claim that had none (no campaign
+    /// check: the call exists whatever the campaign's state; it is followed to its end).
+    pub async fn adopt_call_sid(&self, campaign_id: &str, phone: &str, claim: u32, sid: &str) -> Result<(), RepoError> {
+        let r = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(campaign_pk(campaign_id)))
-            .key(SK, s(attempt_sk(phone, attempt)))
-            .update_expression("SET #sid = :sid, #st = if_not_exists(#st, :status)")
-            .condition_expression("attribute_exists(#pk)")
+            .key(SK, s(attempt_sk(phone, claim)))
+            .update_expression("SET #sid = :sid")
+            .condition_expression("attribute_exists(#pk) AND #term = :false AND (attribute_not_exists(#sid) OR #sid = :sid)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sid", attr::CALL_SID)
-            .expression_attribute_names("#st", attr::CALL_STATUS)
+            .expression_attribute_names("#term", attr::TERMINAL)
             .expression_attribute_values(":sid", s(sid))
-            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => match classify(e) {
+                RepoError::Conflict => Ok(()),
+                other => Err(other),
+            },
+        }
     }
 
-    pub async fn get_attempt(&self, campaign_id: &str, phone: &str, attempt: u32) -> Result<Option<AttemptRecord>, RepoError> {
-        self.get_record(campaign_pk(campaign_id), attempt_sk(phone, attempt)).await
+    /// The attempt item of claim `claim` of a contact.
+    pub async fn get_attempt(&self, campaign_id: &str, phone: &str, claim: u32) -> Result<Option<AttemptRecord>, RepoError> {
+        self.get_record(campaign_pk(campaign_id), attempt_sk(phone, claim)).await
     }
 
     /// A non-terminal callback: record progress if it is newer than what we have (by
-    /// SequenceNumber) and the attempt has not ended. An older or duplicate one is a `Conflict`.
+    /// SequenceNumber), the attempt has not ended, and it has no CallSid yet or this one. An
+    /// older, duplicate or foreign one is a `Conflict`.
     pub async fn record_progress(
         &self,
         campaign_id: &str,
         phone: &str,
-        attempt: u32,
+        claim: u32,
         sid: &str,
         status: &str,
         sequence_number: i64,
@@ -275,9 +405,9 @@ impl Repo {
             .update_item()
             .table_name(&self.table)
             .key(PK, s(campaign_pk(campaign_id)))
-            .key(SK, s(attempt_sk(phone, attempt)))
+            .key(SK, s(attempt_sk(phone, claim)))
             .update_expression("SET #st = :st, #seq = :seq, #sid = :sid")
-            .condition_expression("attribute_exists(#pk) AND #seq < :seq AND #term = :false")
+            .condition_expression("attribute_exists(#pk) AND #seq < :seq AND #term = :false AND (attribute_not_exists(#sid) OR #sid = :sid)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#st", attr::CALL_STATUS)
             .expression_attribute_names("#seq", attr::SEQ_NO)
@@ -293,6 +423,30 @@ impl Repo {
         Ok(())
     }
 
+    /// Count a callback that named a superseded attempt (released, or another call's sid).
+    pub async fn count_superseded_callback(&self, campaign_id: &str) -> Result<(), RepoError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(META))
+            .update_expression("ADD #n :one")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#n", attr::SUPERSEDED_CALLBACKS)
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => match classify(e) {
+                RepoError::Conflict => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
     /// The end of an attempt, in one transaction (invariants 2, 6, 7): the attempt becomes
     /// terminal (only once), the contact moves from `calling` to its next state (only if it is
     /// still on this attempt), and the campaign releases the slot and moves the counters.
@@ -303,6 +457,15 @@ impl Repo {
         let mut attempt_values: HashMap<String, AttributeValue> = HashMap::new();
         let mut attempt_set = vec!["#term = :true", "#st = :st", "#seq = :seq", "#out = :out", "#ended = :now"];
         attempt_names.insert("#pk".into(), PK.into());
+        attempt_names.insert("#sid".into(), attr::CALL_SID.into());
+        let attempt_cond = match f.call_sid {
+            Some(sid) => {
+                attempt_set.push("#sid = :sid");
+                attempt_values.insert(":sid".into(), s(sid));
+                "attribute_exists(#pk) AND #term = :false AND (attribute_not_exists(#sid) OR #sid = :sid)"
+            }
+            None => "attribute_exists(#pk) AND #term = :false AND attribute_not_exists(#sid)",
+        };
         attempt_names.insert("#term".into(), attr::TERMINAL.into());
         attempt_names.insert("#st".into(), attr::CALL_STATUS.into());
         attempt_names.insert("#seq".into(), attr::SEQ_NO.into());
@@ -328,9 +491,9 @@ impl Repo {
             Update::builder()
                 .table_name(&self.table)
                 .key(PK, s(campaign_pk(f.campaign_id)))
-                .key(SK, s(attempt_sk(f.phone, f.attempt)))
+                .key(SK, s(attempt_sk(f.phone, f.claim)))
                 .update_expression(format!("SET {}", attempt_set.join(", ")))
-                .condition_expression("attribute_exists(#pk) AND #term = :false")
+                .condition_expression(attempt_cond)
                 .set_expression_attribute_names(Some(attempt_names))
                 .set_expression_attribute_values(Some(attempt_values))
                 .build(),
@@ -344,7 +507,7 @@ impl Repo {
             ("#state", attr::STATE),
             ("#out", attr::OUTCOME),
             ("#lease", attr::LEASE_UNTIL_MS),
-            ("#attempts", attr::ATTEMPTS),
+            ("#claim", attr::CLAIM),
             ("#g3pk", GSI3_PK),
             ("#g3sk", GSI3_SK),
         ] {
@@ -353,7 +516,7 @@ impl Repo {
         c_values.insert(":new".into(), s(new_state.as_str()));
         c_values.insert(":out".into(), s(f.outcome.as_str()));
         c_values.insert(":calling".into(), s(ContactState::Calling.as_str()));
-        c_values.insert(":n".into(), n(f.attempt));
+        c_values.insert(":k".into(), n(f.claim));
         if let Some(d) = f.duration {
             c_set.push("#dur = :dur");
             c_names.insert("#dur".into(), attr::LAST_DURATION.into());
@@ -386,7 +549,7 @@ impl Repo {
                 .key(PK, s(campaign_pk(f.campaign_id)))
                 .key(SK, s(contact_sk(f.phone)))
                 .update_expression(format!("SET {} REMOVE {}", c_set.join(", "), c_remove.join(", ")))
-                .condition_expression("#state = :calling AND #attempts = :n")
+                .condition_expression("#state = :calling AND #claim = :k")
                 .set_expression_attribute_names(Some(c_names))
                 .set_expression_attribute_values(Some(c_values))
                 .build(),
@@ -432,17 +595,22 @@ impl Repo {
         Ok(())
     }
 
-    /// Undo a claim whose call was never created (Twilio 429/5xx, or the watchdog found no
-    /// call): the contact goes back to the state it was leased from with its attempt count
-    /// restored (no attempt is charged), due again at `due_ms`; the slot and the placed-call
-    /// count are given back; the attempt item is deleted, only if it never got a CallSid.
+    /// Give back a claim whose call never existed (Twilio's 429 or a number-level refusal
+    /// proved it, the watchdog found no call) or was canceled before it connected: the contact
+    /// goes back to `back_to` with its charge given back, due again at `due_ms`; the slot and
+    /// the placed-call count are given back; the attempt item stays, terminal and `released`,
+    /// so a late callback for it is recognised as superseded. The claim's identity is kept:
+    /// the next claim gets a new one. `call_sid`: the canceled call (`None`: the attempt must
+    /// have no sid).
     pub async fn release(
         &self,
         campaign_id: &str,
         contact: &ContactRecord,
-        attempt: u32,
+        claim: u32,
         back_to: ContactState,
         due_ms: i64,
+        call_sid: Option<&str>,
+        now_ms: i64,
     ) -> Result<(), RepoError> {
         let campaign = build(
             Update::builder()
@@ -461,60 +629,76 @@ impl Repo {
                 .table_name(&self.table)
                 .key(PK, s(campaign_pk(campaign_id)))
                 .key(SK, s(contact_sk(&contact.phone)))
-                .update_expression("SET #state = :back, #attempts = :prev, #due = :due, #g3pk = :qpk, #g3sk = :qsk REMOVE #lease")
-                .condition_expression("#state = :calling AND #attempts = :n")
+                .update_expression(
+                    "SET #state = :back, #attempts = #attempts - :one, #due = :due, #g3pk = :qpk, #g3sk = :qsk REMOVE #lease",
+                )
+                .condition_expression("#state = :calling AND #claim = :k AND #attempts > :zero")
                 .expression_attribute_names("#state", attr::STATE)
                 .expression_attribute_names("#attempts", attr::ATTEMPTS)
+                .expression_attribute_names("#claim", attr::CLAIM)
                 .expression_attribute_names("#due", attr::NEXT_ATTEMPT_MS)
                 .expression_attribute_names("#g3pk", GSI3_PK)
                 .expression_attribute_names("#g3sk", GSI3_SK)
                 .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
                 .expression_attribute_values(":back", s(back_to.as_str()))
-                .expression_attribute_values(":prev", n(attempt.saturating_sub(1)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":due", n(due_ms))
                 .expression_attribute_values(":qpk", s(queue_pk(campaign_id)))
                 .expression_attribute_values(":qsk", s(work_sk(due_ms, contact.seq)))
                 .expression_attribute_values(":calling", s(ContactState::Calling.as_str()))
-                .expression_attribute_values(":n", n(attempt))
+                .expression_attribute_values(":k", n(claim))
                 .build(),
         )?;
-        let delete = build(
-            aws_sdk_dynamodb::types::Delete::builder()
-                .table_name(&self.table)
-                .key(PK, s(campaign_pk(campaign_id)))
-                .key(SK, s(attempt_sk(&contact.phone, attempt)))
-                .condition_expression("attribute_not_exists(#sid)")
-                .expression_attribute_names("#sid", attr::CALL_SID)
-                .build(),
-        )?;
+        let mut attempt = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(attempt_sk(&contact.phone, claim)))
+            .update_expression("SET #term = :true, #rel = :true, #ended = :now")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#term", attr::TERMINAL)
+            .expression_attribute_names("#rel", attr::RELEASED)
+            .expression_attribute_names("#ended", attr::ENDED_MS)
+            .expression_attribute_names("#sid", attr::CALL_SID)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(now_ms));
+        attempt = match call_sid {
+            Some(sid) => attempt
+                .condition_expression("attribute_exists(#pk) AND #term = :false AND (attribute_not_exists(#sid) OR #sid = :sid)")
+                .expression_attribute_values(":sid", s(sid)),
+            None => attempt.condition_expression("attribute_exists(#pk) AND #term = :false AND attribute_not_exists(#sid)"),
+        };
+        let attempt = build(attempt.build())?;
         self.client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(campaign).build())
             .transact_items(TransactWriteItem::builder().update(contact_update).build())
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(attempt).build())
             .send()
             .await
             .map_err(classify)?;
         Ok(())
     }
 
-    /// Extend a live call's lease (the watchdog saw it in progress).
-    pub async fn extend_lease(&self, campaign_id: &str, contact: &ContactRecord, attempt: u32, until_ms: i64) -> Result<(), RepoError> {
+    /// Set a leased contact's lease to `until_ms` (the watchdog saw a live call; or a create
+    /// whose answer was ambiguous is to be reconciled soon).
+    pub async fn extend_lease(&self, campaign_id: &str, contact: &ContactRecord, claim: u32, until_ms: i64) -> Result<(), RepoError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(campaign_pk(campaign_id)))
             .key(SK, s(contact_sk(&contact.phone)))
             .update_expression("SET #lease = :until, #g3sk = :lsk")
-            .condition_expression("#state = :calling AND #attempts = :n")
+            .condition_expression("#state = :calling AND #claim = :k")
             .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
             .expression_attribute_names("#g3sk", GSI3_SK)
             .expression_attribute_names("#state", attr::STATE)
-            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#claim", attr::CLAIM)
             .expression_attribute_values(":until", n(until_ms))
             .expression_attribute_values(":lsk", s(work_sk(until_ms, contact.seq)))
             .expression_attribute_values(":calling", s(ContactState::Calling.as_str()))
-            .expression_attribute_values(":n", n(attempt))
+            .expression_attribute_values(":k", n(claim))
             .send()
             .await
             .map_err(classify)?;

@@ -45,6 +45,8 @@ pub mod attr {
     pub const LAST_CALL_MS: &str = "last_call_ms";
     pub const LAST_DURATION: &str = "last_duration";
     pub const SEQ: &str = "seq";
+    /// The identity of the contact's latest claim: 1, 2, 3... never reused (a release keeps it).
+    pub const CLAIM: &str = "claim";
     // attempt
     pub const CALL_SID: &str = "call_sid";
     pub const CALL_STATUS: &str = "call_status";
@@ -53,6 +55,10 @@ pub mod attr {
     pub const DURATION: &str = "duration";
     pub const ANSWERED_BY: &str = "answered_by";
     pub const ENDED_MS: &str = "ended_ms";
+    pub const CHARGED: &str = "charged";
+    pub const RELEASED: &str = "released";
+    /// Callbacks that named an attempt that was superseded (released, or another CallSid).
+    pub const SUPERSEDED_CALLBACKS: &str = "superseded_callbacks";
 }
 
 pub fn to_ms(t: DateTime<Utc>) -> i64 {
@@ -221,8 +227,12 @@ pub struct ContactRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tz: Option<String>,
     pub state: ContactState,
+    /// Charged attempts (what the retry policy counts); a released claim gives its charge back.
     #[serde(default)]
     pub attempts: u32,
+    /// The identity of the latest claim (the attempt item's number); never decreases.
+    #[serde(default)]
+    pub claim: u32,
     #[serde(default)]
     pub next_attempt_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,7 +273,8 @@ impl From<ContactRecord> for Contact {
     }
 }
 
-/// One call attempt of a contact: written before the call is created (invariant 1).
+/// One claim of a contact: written before the call is created (invariant 1). `n` is the
+/// claim's identity (never reused); `charged` the attempt number the retry policy sees.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttemptRecord {
     pub pk: String,
@@ -272,6 +283,12 @@ pub struct AttemptRecord {
     pub campaign_id: String,
     pub phone: String,
     pub n: u32,
+    #[serde(default)]
+    pub charged: u32,
+    /// Given back without a call (Twilio proved none exists, or it was canceled before it
+    /// connected): terminal, uncharged.
+    #[serde(default)]
+    pub released: bool,
     pub started_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_sid: Option<String>,
