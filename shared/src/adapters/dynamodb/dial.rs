@@ -602,6 +602,7 @@ impl Repo {
     /// so a late callback for it is recognised as superseded. The claim's identity is kept:
     /// the next claim gets a new one. `call_sid`: the canceled call (`None`: the attempt must
     /// have no sid).
+    #[allow(clippy::too_many_arguments)]
     pub async fn release(
         &self,
         campaign_id: &str,
