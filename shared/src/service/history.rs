@@ -39,7 +39,8 @@ impl From<AttemptRecord> for AttemptView {
     fn from(r: AttemptRecord) -> Self {
         AttemptView {
             phone: r.phone,
-            attempt: r.n,
+            // The charged attempt number; a claim given back without a call keeps its charge's number.
+            attempt: if r.charged > 0 { r.charged } else { r.n },
             started_at: from_ms(r.started_ms),
             ended_at: r.ended_ms.map(from_ms),
             call_sid: r.call_sid,
