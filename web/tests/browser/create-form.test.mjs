@@ -120,6 +120,8 @@ test("a file over the inline cap goes to storage through the presigned upload, w
     assert.equal(c.stats.total, n);
     await until("the page to show every contact", async () => /\/800 \(0%\)/.test(await page.locator(".detail-head .progress-text").textContent()), 60_000);
     assert.deepEqual(errors, []);
+    // Deleting the campaign removes its file from the (shared) upload bucket too.
+    await api.del(`/campaigns/${id}`);
   });
 });
 

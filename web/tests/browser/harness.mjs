@@ -123,7 +123,7 @@ export async function apiAs(dev, user) {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return text ? JSON.parse(text) : null;
   };
-  return { get: (p) => call("GET", p), post: (p, b) => call("POST", p, b), token };
+  return { get: (p) => call("GET", p), post: (p, b) => call("POST", p, b), del: (p) => call("DELETE", p), token };
 }
 
 /** The simulator: its record of calls, and the per-number script. */
