@@ -10,6 +10,7 @@ pub mod phone;
 mod sheet;
 mod text;
 mod tz_table;
+pub mod worker;
 
 #[cfg(test)]
 mod tests;
@@ -150,6 +151,9 @@ pub enum ImportError {
     UnsupportedFormat(String),
     #[error("unsupported default region {0:?}: use a two-letter ISO country code such as US")]
     InvalidRegion(String),
+    /// The spreadsheet reader (a child process) could not be started: not the file's fault.
+    #[error("the spreadsheet reader could not be started ({0}); try again")]
+    ReaderUnavailable(String),
 }
 
 impl ImportError {
@@ -165,7 +169,13 @@ impl ImportError {
             ImportError::Corrupt(_) => "corrupt_file",
             ImportError::UnsupportedFormat(_) => "unsupported_format",
             ImportError::InvalidRegion(_) => "invalid_region",
+            ImportError::ReaderUnavailable(_) => "reader_unavailable",
         }
+    }
+
+    /// Whether the error is about this process, not the file: the import should be retried.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ImportError::ReaderUnavailable(_))
     }
 }
 
@@ -186,6 +196,12 @@ impl Kind {
             Kind::Xls => "xls",
             Kind::Ods => "ods",
         }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Text, Kind::Xlsx, Kind::Xls, Kind::Ods]
+            .into_iter()
+            .find(|k| k.name() == name)
     }
 }
 
@@ -310,7 +326,7 @@ fn parse_sheets(
     region: Region,
     opts: &ParseOptions,
 ) -> Result<Parsed, ImportError> {
-    let sheets = sheet::read(bytes, kind)?;
+    let sheets = worker::read(bytes, kind)?;
     let mut first_error = None;
     // The first sheet with a phone column; else the first whose rows are bare numbers.
     let mut chosen = None;

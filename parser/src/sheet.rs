@@ -6,16 +6,19 @@ use calamine::{Data, Ods, Reader, Xls, Xlsx};
 
 use super::{ImportError, Kind};
 
-/// One sheet: its non-blank rows with their spreadsheet row numbers (1-based).
+/// One sheet: its name and its non-blank rows with their spreadsheet row numbers (1-based).
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sheet {
+    pub name: String,
     pub rows: Vec<(u64, Vec<String>)>,
 }
 
-/// Reads every sheet. calamine has been seen to panic on truncated files (an out-of-range
-/// slice in its CFB reader, found by the fuzz loop); a panic is turned into `Corrupt` here.
-/// Under `panic = "abort"` (cargo lambda's release profile) that cannot be caught: see
-/// docs/parser.md.
-pub(crate) fn read(bytes: &[u8], kind: Kind) -> Result<Vec<Sheet>, ImportError> {
+/// Reads every sheet in this process. calamine has been seen to panic on truncated files (an
+/// out-of-range slice in its CFB reader, found by the fuzz loop); a panic is turned into
+/// `Corrupt` here. Under `panic = "abort"` (cargo lambda's release profile) that cannot be
+/// caught, nor can an allocation failure: hosts read spreadsheets through
+/// [`crate::worker`], which runs this in a child process.
+pub(crate) fn read_in_process(bytes: &[u8], kind: Kind) -> Result<Vec<Sheet>, ImportError> {
     std::panic::catch_unwind(|| read_unguarded(bytes, kind)).unwrap_or_else(|_| {
         Err(ImportError::Corrupt(format!(
             "{}: the spreadsheet reader failed on this file",
@@ -70,7 +73,7 @@ where
             }
             rows.push((first_row + i as u64 + 1, cells));
         }
-        out.push(Sheet { rows });
+        out.push(Sheet { name, rows });
     }
     Ok(out)
 }

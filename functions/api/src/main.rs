@@ -33,7 +33,12 @@ fn webhooks(dialer: Result<Dialer, ConfigError>) -> Result<Webhooks, ConfigError
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    // First: a sheet-worker child (contacts_parser::worker) reads one spreadsheet and exits here.
+    let isolation = contacts_parser::worker::init();
     shared::telemetry::init();
+    if let Err(e) = isolation {
+        tracing::warn!(error = %e, "no sheet worker: spreadsheets are read in-process");
+    }
     let on_lambda = std::env::var("AWS_LAMBDA_RUNTIME_API").is_ok();
     let sdk = shared::config::aws_config().await;
     let auth = if on_lambda {

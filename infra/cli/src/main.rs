@@ -30,6 +30,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // First: a sheet-worker child (contacts_parser::worker) reads one spreadsheet and exits here.
+    if let Err(e) = contacts_parser::worker::init() {
+        eprintln!("warning: no sheet worker ({e}): spreadsheets are read in-process");
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => parse::run(args),

@@ -134,6 +134,7 @@ impl From<ServiceError> for ApiError {
                     ImportError::TooLarge { .. } | ImportError::TooManyRows { .. } => {
                         StatusCode::PAYLOAD_TOO_LARGE
                     }
+                    ImportError::ReaderUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 ApiError::new(status, ie.code(), ie.to_string()).with_field(import_field(&ie))

@@ -276,6 +276,12 @@ pub async fn ingest_object(
     };
     let parsed = match contacts_parser::parse_file(&bytes, file_name, &opts) {
         Ok(p) => p,
+        Err(e) if e.is_transient() => {
+            // Not the file's fault (the sheet worker could not start): let the event retry.
+            warn!(campaign_id, error = %e, "file not read; retrying");
+            fail_import(repo, campaign_id, &token, "the file could not be read yet; retrying", now).await?;
+            return Err(e.into());
+        }
         Err(e) => {
             let reason = e.to_string();
             info!(campaign_id, code = e.code(), "file rejected");
