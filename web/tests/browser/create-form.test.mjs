@@ -2,6 +2,8 @@
 // error next to its field, and a file bigger than the inline cap going through the presigned
 // upload with its progress.
 import { after, before, test } from "node:test";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { apiAs, daytime, launchBrowser, startDev, tempFiles, until, withPage } from "./harness.mjs";
 import { openCreate } from "./helpers.mjs";
@@ -147,6 +149,27 @@ test("a start time is read in the campaign's time zone, and a campaign started b
     await page.getByRole("button", { name: "Start" }).click();
     await until("the badge to say scheduled", async () => (await page.locator(".detail-head .badge").textContent()) === "scheduled");
     await page.getByText(/Scheduled: calls start at/).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("spreadsheets: an ODS and an XLS file are previewed and imported like a CSV", async () => {
+  await withPage(chrome, dev, "sheets", async ({ page, user, errors }) => {
+    const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "tests", "fixtures");
+    for (const name of ["contacts.ods", "contacts.xls"]) {
+      await openCreate(page);
+      await page.locator("#f-file").setInputFiles(join(fixtures, name));
+      await until(`the preview of ${name}`, async () => (await page.getByTestId("pv-imported").textContent()) === "2", 60_000);
+      assert.equal(await page.getByTestId("pv-invalid").textContent(), "1");
+      assert.match(await page.getByTestId("preview").textContent(), /Phone column: Mobile; name column: Name/);
+      await page.getByLabel("Name (optional)").fill(name);
+      await page.getByLabel("Time zone").fill("UTC");
+      await page.getByRole("button", { name: "Create campaign" }).click();
+      await page.getByRole("heading", { level: 1, name }).waitFor();
+      const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
+      const c = await (await apiAs(dev, user)).get(`/campaigns/${id}`);
+      assert.equal(c.stats.total, 2, name);
+    }
     assert.deepEqual(errors, []);
   });
 });
