@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use common::dialing::*;
 use common::*;
+use futures::future::BoxFuture;
+use shared::ports::{CallInfo, CreateCall, Telephony, TelephonyError};
 use shared::domain::{CampaignState, ContactState, SettingsInput};
 use shared::service::dial::DialOutcome;
 use twilio_sim::{Behaviour, CallbackMode, Script};
@@ -142,4 +144,133 @@ async fn a_recorded_call_twilio_no_longer_knows_ends_its_lease() {
     let campaign = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
     assert_eq!(campaign.counters.calling, 0, "the slot was given back");
     assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// A `Telephony` that holds every create until the test lets one through, and says when a
+/// create is being held: the dialer is then inside the window between its claim and Twilio.
+#[derive(Debug)]
+struct HeldCreates {
+    inner: std::sync::Arc<dyn Telephony>,
+    entered: std::sync::Arc<tokio::sync::Notify>,
+    release: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl HeldCreates {
+    fn around(inner: std::sync::Arc<dyn Telephony>) -> Self {
+        Self { inner, entered: Default::default(), release: std::sync::Arc::new(tokio::sync::Semaphore::new(0)) }
+    }
+    fn let_one_through(&self) {
+        self.release.add_permits(1);
+    }
+}
+
+impl Telephony for HeldCreates {
+    fn create_call<'a>(&'a self, req: &'a CreateCall) -> BoxFuture<'a, Result<CallInfo, TelephonyError>> {
+        Box::pin(async move {
+            self.entered.notify_one();
+            if let Ok(p) = self.release.acquire().await {
+                p.forget();
+            }
+            self.inner.create_call(req).await
+        })
+    }
+    fn fetch_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+        self.inner.fetch_call(sid)
+    }
+    fn calls_to<'a>(&'a self, to: &'a str, since: chrono::DateTime<chrono::Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
+        self.inner.calls_to(to, since)
+    }
+    fn cancel_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+        self.inner.cancel_call(sid)
+    }
+}
+
+/// `POST`/`DELETE` a campaign route as its owner; the status and the JSON body.
+async fn campaign_route(local: &campaigns::local::Local, method: reqwest::Method, path: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", local.base_url))
+        .bearer_auth(local.token("tester"))
+        .send()
+        .await
+        .expect("api reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+/// Issue 14 item 5: after `POST /campaigns/{id}/pause` returns, no new call reaches a person.
+/// One dialer is held inside the window (claim committed, create not yet sent) while the
+/// pause goes through the HTTP route; its call is created after the pause returned, must be
+/// canceled before it connects, and the contact given back uncharged. A second dialer that
+/// read the campaign as running before the pause must not get a claim at all (the claim's
+/// `state = running` condition).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pause_while_a_create_is_in_flight_connects_no_call() {
+    let local = local(false, |o| o.sim_time_scale = 0.05).await;
+    let tz = daytime_zone();
+    let nums = numbers(2);
+    // Ringing lasts (0.2 + 1 + 3) x 0.05 s: time enough to cancel before anyone answers.
+    sim_script(&local, Script { default: twilio_sim::Plan::One(Behaviour { ring: Some(3.0), ..ok(20) }), ..Default::default() });
+    let input = SettingsInput { max_concurrent_calls: Some(2), ..quick(tz) };
+    let c = running_campaign(&local.repo, input, &csv(&nums, tz), CampaignState::Running).await;
+    let stale = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
+    let held = std::sync::Arc::new(HeldCreates::around(local.dialer.telephony.clone()));
+    let mut dialer = local.dialer.clone();
+    dialer.telephony = held.clone();
+    let id = c.id.clone();
+    let d = dialer.clone();
+    let inside = tokio::spawn(async move { d.dial_next(&id).await });
+    tokio::time::timeout(Duration::from_secs(10), held.entered.notified()).await.expect("the dialer reached the create");
+
+    let (status, body) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/pause", c.id)).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("paused")), "{body}");
+    let paused_at = chrono::Utc::now();
+    held.let_one_through();
+    let out = inside.await.unwrap().unwrap();
+    assert!(matches!(out, DialOutcome::Canceled { .. }), "{out:?}");
+
+    // A dialer whose read of the campaign predates the pause.
+    held.let_one_through();
+    let late = dialer.dial(stale).await.unwrap();
+    assert_eq!(late, DialOutcome::NoSlot, "a claim after the pause is refused");
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let record = sim_record(&local);
+    assert_eq!(record.calls.len(), 1, "only the call created inside the window: {:?}", record.calls);
+    let call = &record.calls[0];
+    assert!(call.created_at >= paused_at - chrono::Duration::milliseconds(50), "the call was created after the pause returned");
+    assert_eq!(call.status, "canceled", "{call:?}");
+    assert!(call.answered_at.is_none(), "the call never connected");
+    let contact = local.repo.get_contact(&c.id, &call.to).await.unwrap().unwrap();
+    assert_eq!((contact.state, contact.attempts), (ContactState::Pending, 0), "given back uncharged");
+    let campaign = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
+    assert_eq!((campaign.state, campaign.counters.calling), (CampaignState::Paused, 0));
+    assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// Issue 13 item 8: deleting a paused campaign with a call in flight is refused with 409
+/// `calls_in_flight` naming how many, so the call's outcome is recorded; once it ended the
+/// delete goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_with_a_call_in_flight_is_refused_until_it_ends() {
+    let local = local(false, |o| o.sim_time_scale = 0.02).await;
+    let tz = daytime_zone();
+    let nums = numbers(2);
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(60)), ..Default::default() });
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let out = local.dialer.dial_next(&c.id).await.unwrap();
+    assert!(matches!(out, DialOutcome::Dialed { .. }), "{out:?}");
+    let (status, _) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/pause", c.id)).await;
+    assert_eq!(status, 200);
+    let (status, body) = campaign_route(&local, reqwest::Method::DELETE, &format!("/campaigns/{}", c.id)).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "calls_in_flight", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("1 call is still in flight"), "{body}");
+    // The call ends (60 s x 0.02) and its outcome is recorded; then the delete goes through.
+    eventually(30, "the call's outcome recorded", || async {
+        let contact = local.repo.get_contact(&c.id, &nums[0]).await.ok()??;
+        (contact.state == ContactState::Completed).then_some(())
+    })
+    .await;
+    let (status, body) = campaign_route(&local, reqwest::Method::DELETE, &format!("/campaigns/{}", c.id)).await;
+    assert_eq!(status, 204, "{body}");
 }

@@ -712,6 +712,17 @@ pub async fn resume(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, 
     Ok((&c).into())
 }
 
+/// The 409 for a delete while calls are in flight: their outcomes must be recorded first.
+fn calls_in_flight(n: u64) -> ServiceError {
+    let calls = if n == 1 { "1 call is".to_string() } else { format!("{n} calls are") };
+    ServiceError::Conflict {
+        code: "calls_in_flight",
+        message: format!(
+            "{calls} still in flight; delete the campaign once they have ended (their outcomes are recorded first; a paused campaign places no new calls)"
+        ),
+    }
+}
+
 /// Delete a campaign that is not running: the item first (a conditional delete decides,
 /// so a concurrent resume cannot bring it back), then its schedule, contacts, attempts and
 /// uploaded file. Cleanup failures are logged with the campaign id; the campaign is gone
@@ -721,6 +732,9 @@ pub async fn delete(deps: &Deps, owner: &str, id: &str) -> Result<(), ServiceErr
     if !Action::Delete.allowed_from().contains(&c.state) {
         return Err(not_allowed(Action::Delete, c.state));
     }
+    if c.counters.calling > 0 {
+        return Err(calls_in_flight(c.counters.calling));
+    }
     match deps
         .repo
         .delete_campaign_item(owner, id, Action::Delete.allowed_from())
@@ -729,6 +743,9 @@ pub async fn delete(deps: &Deps, owner: &str, id: &str) -> Result<(), ServiceErr
         Ok(()) => {}
         Err(RepoError::Conflict) => {
             let current = owned(deps, owner, id).await?;
+            if current.counters.calling > 0 && Action::Delete.allowed_from().contains(&current.state) {
+                return Err(calls_in_flight(current.counters.calling));
+            }
             return Err(not_allowed(Action::Delete, current.state));
         }
         Err(e) => return Err(e.into()),

@@ -182,8 +182,15 @@ impl Dialer {
 
     /// Dial the next due contact of one campaign, if everything allows it now.
     pub async fn dial_next(&self, campaign_id: &str) -> Result<DialOutcome, DialError> {
-        let now = self.now();
         let Some(c) = self.repo.get_campaign(campaign_id).await? else { return Ok(DialOutcome::NotFound) };
+        self.dial(c).await
+    }
+
+    /// Dial the next due contact of a campaign as read by the caller. The read may be stale
+    /// (paused or deleted since): the claim's conditions, not this copy, decide.
+    pub async fn dial(&self, c: Campaign) -> Result<DialOutcome, DialError> {
+        let now = self.now();
+        let campaign_id = c.id.as_str();
         if c.state != CampaignState::Running {
             return Ok(DialOutcome::NotRunning(c.state));
         }

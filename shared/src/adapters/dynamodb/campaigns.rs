@@ -255,10 +255,13 @@ impl Repo {
         Ok((out.into_iter().map(|(_, c)| c).collect(), next))
     }
 
-    /// Delete the campaign item if `owner` owns it and its state is one of `from`.
-    /// `Conflict` otherwise (missing, another owner's, or a state that forbids it).
+    /// Delete the campaign item if `owner` owns it, its state is one of `from` and no call is
+    /// in flight (`c_calling = 0`: a call's outcome must have its campaign to land in).
+    /// `Conflict` otherwise (missing, another owner's, a state that forbids it, calls in flight).
     pub async fn delete_campaign_item(&self, owner: &str, id: &str, from: &[CampaignState]) -> Result<(), RepoError> {
-        let mut cond = String::from("attribute_exists(#pk) AND #owner = :owner AND #state IN (");
+        let mut cond = String::from(
+            "attribute_exists(#pk) AND #owner = :owner AND (attribute_not_exists(#calling) OR #calling = :zero) AND #state IN (",
+        );
         let mut req = self
             .client
             .delete_item()
@@ -268,6 +271,8 @@ impl Repo {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#owner", attr::OWNER)
             .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_names("#calling", attr::C_CALLING)
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":owner", s(owner));
         for (i, st) in from.iter().enumerate() {
             if i > 0 {
