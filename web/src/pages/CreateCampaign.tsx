@@ -212,7 +212,9 @@ export function CreateCampaign() {
       setStage({ kind: "uploading", fraction: 0 });
       await putWithProgress(draft.upload.url, draft.upload.headers as Record<string, string>, file, (fraction) => setStage({ kind: "uploading", fraction }));
       setStage({ kind: "importing", id: draft.campaign_id, found: 0 });
-      for (;;) {
+      // Follow the import here for up to two minutes; the campaign's page keeps following it.
+      const until = Date.now() + 120_000;
+      while (Date.now() < until) {
         await new Promise((r) => setTimeout(r, 1000));
         const c = await ok(api().GET("/campaigns/{id}", { params: { path: { id: draft.campaign_id } } }));
         setStage({ kind: "importing", id: draft.campaign_id, found: c.stats.total });
