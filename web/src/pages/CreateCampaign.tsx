@@ -79,7 +79,9 @@ export function CreateCampaign() {
   const [form, setForm] = useState<Form>(initial);
   const set = <K extends keyof Form>(k: K, v: Form[K]) => setForm((f) => ({ ...f, [k]: v }));
   const agents = useLoad(() => ok(api().GET("/agents", { params: { query: { limit: 100 } } })), []);
-  const [newAgent, setNewAgent] = useState(false);
+  const [newAgentAsked, setNewAgent] = useState(false);
+  // A user without agents sees the form at once (in the same render that shows the empty list).
+  const newAgent = newAgentAsked || agents.data?.agents.length === 0;
   const [file, setFile] = useState<File | null>(null);
   const [dragging, setDragging] = useState(false);
   const [pv, setPv] = useState<PreviewState>({});
@@ -93,7 +95,6 @@ export function CreateCampaign() {
   useEffect(() => {
     const list = agents.data?.agents ?? [];
     if (!form.agentId && list.length > 0) set("agentId", list[0].id);
-    if (agents.data && list.length === 0) setNewAgent(true);
   }, [agents.data]);
 
   // Preview whenever the file or the column choice changes.
