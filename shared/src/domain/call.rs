@@ -142,6 +142,25 @@ mod tests {
         assert!(CallStatus::parse("answered").is_none());
     }
 
+    /// Every status's terminal verdict and its rank, so a callback can never move a call back
+    /// (queued < initiated < ringing < in-progress < any end) nor end it early.
+    #[test]
+    fn terminal_statuses_and_strict_progress_order() {
+        use CallStatus::*;
+        let ongoing = [Queued, Initiated, Ringing, InProgress];
+        let ended = [Completed, Busy, Failed, NoAnswer, Canceled];
+        for s in ongoing {
+            assert!(!s.is_terminal(), "{s:?} is not terminal");
+        }
+        for s in ended {
+            assert!(s.is_terminal(), "{s:?} is terminal");
+            assert!(InProgress.rank() < s.rank(), "{s:?} ranks above every ongoing status");
+        }
+        for w in ongoing.windows(2) {
+            assert!(w[0].rank() < w[1].rank(), "{:?} ranks below {:?}", w[0], w[1]);
+        }
+    }
+
     #[test]
     fn machine_only_counts_with_detection_on() {
         assert_eq!(Outcome::of(CallStatus::Completed, Some("machine_start"), true), Some(Outcome::Machine));
