@@ -34,6 +34,7 @@ pub async fn handle(deps: &IngestDeps, event: LambdaEvent<S3Event>) -> Result<Ve
             Ok(IngestResult::Rejected(reason)) => results.push(format!("rejected: {reason}")),
             Ok(IngestResult::Refused(reason)) => results.push(format!("refused: {reason}")),
             Ok(IngestResult::AlreadyImporting) => results.push("already importing".into()),
+            Ok(IngestResult::Superseded) => results.push("superseded by a newer upload".into()),
             Err(e) => {
                 error!(error = %e, "import failed");
                 failed += 1;

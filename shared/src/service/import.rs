@@ -4,6 +4,14 @@
 //! start time), taken with a conditional write, so two deliveries of the same S3 event cannot
 //! import at once; a re-import (same file again, or a new file while still a draft) replaces
 //! the contacts; a campaign that has left draft is never re-imported.
+//!
+//! The newest object wins (issue 14 item 8). The import records the ETag of the object it
+//! read (`import_etag`). An event that finds the lease taken looks at the object's current
+//! ETag: the same as the running import's means a redelivery (dropped); another one is
+//! written as `import_wanted`, and the event waits for the lease and then imports the current
+//! object. The running import checks `import_wanted` after reading and between chunks of
+//! contacts, and its final write requires it to be absent or its own ETag: a superseded import
+//! stops, gives the lease back and never marks the campaign imported.
 
 use std::collections::HashMap;
 
@@ -21,6 +29,17 @@ use contacts_parser::{ImportError, Parsed};
 /// How long an import may hold its lease before another delivery may take over (longer than
 /// the ingest function's timeout).
 pub const IMPORT_LEASE_MS: i64 = 16 * 60 * 1000;
+
+/// How long an event for a newer object waits in-process for a superseded import to stop
+/// before it fails (and the event is retried by Lambda). The ingest function's timeout is
+/// 15 minutes.
+pub const SUPERSEDE_WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Contacts written between two checks for a newer upload.
+const CHUNK: usize = 1000;
+
+const IMPORT_ETAG: &str = "import_etag";
+const IMPORT_WANTED: &str = "import_wanted";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImportOutcome {
@@ -62,7 +81,7 @@ pub async fn begin_import(repo: &Repo, campaign_id: &str, token: &str, now: Date
         .table_name(repo.table())
         .key(PK, s(campaign_pk(campaign_id)))
         .key(SK, s(META))
-        .update_expression("SET #is = :importing, #tok = :tok, #started = :now, #updated = :now REMOVE #err")
+        .update_expression("SET #is = :importing, #tok = :tok, #started = :now, #updated = :now REMOVE #err, #etag, #wanted")
         .condition_expression("attribute_exists(#pk) AND #state = :draft AND (#is <> :importing OR #started < :stale)")
         .expression_attribute_names("#pk", PK)
         .expression_attribute_names("#is", attr::IMPORT_STATE)
@@ -70,6 +89,8 @@ pub async fn begin_import(repo: &Repo, campaign_id: &str, token: &str, now: Date
         .expression_attribute_names("#started", "import_started_ms")
         .expression_attribute_names("#updated", attr::UPDATED_MS)
         .expression_attribute_names("#err", attr::IMPORT_ERROR)
+        .expression_attribute_names("#etag", IMPORT_ETAG)
+        .expression_attribute_names("#wanted", IMPORT_WANTED)
         .expression_attribute_names("#state", attr::STATE)
         .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
         .expression_attribute_values(":tok", s(token))
@@ -128,8 +149,10 @@ pub async fn fail_import(repo: &Repo, campaign_id: &str, token: &str, reason: &s
 pub async fn import_parsed(repo: &Repo, campaign_id: &str, parsed: &Parsed, now: DateTime<Utc>) -> Result<ImportOutcome, ImportServiceError> {
     let token = uuid::Uuid::new_v4().to_string();
     let before = begin_import(repo, campaign_id, &token, now).await?;
-    match write_and_finish(repo, campaign_id, &token, &before, parsed, now).await {
-        Ok(o) => Ok(o),
+    match write_and_finish(repo, campaign_id, &token, &before, parsed, None, now).await {
+        Ok(Finished::Imported(o)) => Ok(o),
+        // Without an object there is nothing newer to be superseded by.
+        Ok(Finished::Superseded) => Err(ImportServiceError::Busy),
         Err(e) => {
             warn!(campaign_id, error = %e, "import failed");
             if let Err(e2) = fail_import(repo, campaign_id, &token, "contacts could not be stored; upload the file again", now).await {
@@ -140,22 +163,73 @@ pub async fn import_parsed(repo: &Repo, campaign_id: &str, parsed: &Parsed, now:
     }
 }
 
+/// How a write of an import ended.
+enum Finished {
+    Imported(ImportOutcome),
+    /// A newer object of the upload was announced (`import_wanted`): nothing was committed.
+    Superseded,
+}
+
+/// Where the import that holds the lease stands, read consistently.
+enum LeaseView {
+    /// Ours, and nothing newer wanted.
+    Current,
+    /// Ours, but a newer object is wanted.
+    Superseded,
+    /// Another import took the lease.
+    Lost,
+}
+
+async fn lease_view(repo: &Repo, campaign_id: &str, token: &str, etag: &str) -> Result<LeaseView, RepoError> {
+    let out = repo
+        .client()
+        .get_item()
+        .table_name(repo.table())
+        .key(PK, s(campaign_pk(campaign_id)))
+        .key(SK, s(META))
+        .consistent_read(true)
+        .projection_expression("#tok, #wanted")
+        .expression_attribute_names("#tok", "import_token")
+        .expression_attribute_names("#wanted", IMPORT_WANTED)
+        .send()
+        .await
+        .map_err(classify)?;
+    let item = out.item.unwrap_or_default();
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);
+    Ok(match (text("import_token"), text(IMPORT_WANTED)) {
+        (Some(t), _) if t != token => LeaseView::Lost,
+        (None, _) => LeaseView::Lost,
+        (_, Some(w)) if w != etag => LeaseView::Superseded,
+        _ => LeaseView::Current,
+    })
+}
+
 async fn write_and_finish(
     repo: &Repo,
     campaign_id: &str,
     token: &str,
     before: &CampaignRecord,
     parsed: &Parsed,
+    etag: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<ImportOutcome, ImportServiceError> {
+) -> Result<Finished, ImportServiceError> {
     let mut write_requests = 0;
     if before.import_state != ImportState::AwaitingUpload || before.c_total > 0 {
         // Contacts of an earlier import of this draft: replace them, so the campaign holds
         // exactly the new file's contacts.
         write_requests += repo.delete_campaign_children(campaign_id).await?.requests;
     }
-    let stats = repo.put_contacts(campaign_id, &parsed.contacts).await?;
-    write_requests += stats.requests;
+    for (i, chunk) in parsed.contacts.chunks(CHUNK).enumerate() {
+        if let (Some(etag), true) = (etag, i > 0) {
+            match lease_view(repo, campaign_id, token, etag).await? {
+                LeaseView::Current => {}
+                LeaseView::Superseded => return Ok(Finished::Superseded),
+                LeaseView::Lost => return Err(ImportServiceError::Busy),
+            }
+        }
+        let stats = repo.put_contacts_from(campaign_id, (i * CHUNK) as u64, chunk).await?;
+        write_requests += stats.requests;
+    }
     let total = parsed.contacts.len() as u64;
     let report = serde_json::to_value(&parsed.report).map_err(|e| RepoError::Corrupt(e.to_string()))?;
     let report_item: AttributeValue = serde_dynamo::to_attribute_value(report).map_err(RepoError::from)?;
@@ -175,7 +249,14 @@ async fn write_and_finish(
     ] {
         names.insert(k.into(), v.into());
     }
-    repo.client()
+    // The commit requires the lease and, for an upload, that no newer object is wanted.
+    let mut condition = "#tok = :tok AND #is = :importing".to_string();
+    if etag.is_some() {
+        names.insert("#wanted".into(), IMPORT_WANTED.into());
+        condition.push_str(" AND (attribute_not_exists(#wanted) OR #wanted = :etag)");
+    }
+    let committed = repo
+        .client()
         .update_item()
         .table_name(repo.table())
         .key(PK, s(campaign_pk(campaign_id)))
@@ -184,7 +265,7 @@ async fn write_and_finish(
             "SET #is = :imported, #report = :report, #total = :total, #pending = :total, #calling = :zero, \
              #retrying = :zero, #completed = :zero, #failed = :zero, #skipped = :zero, #updated = :now",
         )
-        .condition_expression("#tok = :tok AND #is = :importing")
+        .condition_expression(condition)
         .set_expression_attribute_names(Some(names))
         .expression_attribute_values(":imported", s(ImportState::Imported.as_str()))
         .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
@@ -192,21 +273,31 @@ async fn write_and_finish(
         .expression_attribute_values(":total", n(total))
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":now", n(to_ms(now)))
-        .expression_attribute_values(":tok", s(token))
-        .send()
-        .await
-        .map_err(|e| match classify(e) {
+        .expression_attribute_values(":tok", s(token));
+    let committed = match etag {
+        Some(e) => committed.expression_attribute_values(":etag", s(e)),
+        None => committed,
+    }
+    .send()
+    .await;
+    if let Err(e) = committed {
+        return match (classify(e), etag) {
+            (RepoError::Conflict, Some(etag)) => match lease_view(repo, campaign_id, token, etag).await? {
+                LeaseView::Superseded => Ok(Finished::Superseded),
+                _ => Err(ImportServiceError::Busy),
+            },
             // Our lease was taken over (we were slower than IMPORT_LEASE_MS): the other import wins.
-            RepoError::Conflict => ImportServiceError::Busy,
-            other => other.into(),
-        })?;
+            (RepoError::Conflict, None) => Err(ImportServiceError::Busy),
+            (other, _) => Err(other.into()),
+        };
+    }
     info!(campaign_id, imported = total, write_requests, "import finished");
-    Ok(ImportOutcome {
+    Ok(Finished::Imported(ImportOutcome {
         imported: total,
         duplicates: parsed.report.duplicates,
         invalid: parsed.report.invalid,
         write_requests: write_requests + 2,
-    })
+    }))
 }
 
 /// What the ingest function did with one S3 object.
@@ -217,9 +308,91 @@ pub enum IngestResult {
     Rejected(String),
     /// The object is not an upload of a known campaign of that owner: nothing written.
     Refused(String),
-    /// Another delivery of the same upload holds the import.
+    /// Another delivery of the same object holds the import.
     AlreadyImporting,
+    /// A newer object was uploaded to the key while this one was imported: this import
+    /// stopped, and the newer object's event imports it.
+    Superseded,
 }
+
+/// What an event that found the lease taken learnt.
+enum Holder {
+    /// The running import read the same object: this event is a redelivery.
+    Same,
+    /// The running import has another (older) object, or has not read one yet: wait.
+    Other,
+    /// Nobody is importing any more: try the lease again.
+    Free,
+}
+
+/// Announce `etag` as the object wanted, and compare it with the running import's.
+async fn want(repo: &Repo, campaign_id: &str, etag: &str) -> Result<Holder, RepoError> {
+    let r = repo
+        .client()
+        .update_item()
+        .table_name(repo.table())
+        .key(PK, s(campaign_pk(campaign_id)))
+        .key(SK, s(META))
+        .update_expression("SET #wanted = :etag")
+        .condition_expression("#is = :importing")
+        .expression_attribute_names("#wanted", IMPORT_WANTED)
+        .expression_attribute_names("#is", attr::IMPORT_STATE)
+        .expression_attribute_values(":etag", s(etag))
+        .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match r {
+        Ok(out) => {
+            let running = out.attributes.as_ref().and_then(|a| a.get(IMPORT_ETAG)).and_then(|v| v.as_s().ok());
+            Ok(if running.map(String::as_str) == Some(etag) { Holder::Same } else { Holder::Other })
+        }
+        Err(e) => match classify(e) {
+            RepoError::Conflict => Ok(Holder::Free),
+            other => Err(other),
+        },
+    }
+}
+
+/// Record the ETag of the object this import read; `false` when a newer one is already wanted.
+async fn record_object(repo: &Repo, campaign_id: &str, token: &str, etag: &str) -> Result<bool, ImportServiceError> {
+    let r = repo
+        .client()
+        .update_item()
+        .table_name(repo.table())
+        .key(PK, s(campaign_pk(campaign_id)))
+        .key(SK, s(META))
+        .update_expression("SET #etag = :etag")
+        .condition_expression("#tok = :tok")
+        .expression_attribute_names("#etag", IMPORT_ETAG)
+        .expression_attribute_names("#tok", "import_token")
+        .expression_attribute_values(":etag", s(etag))
+        .expression_attribute_values(":tok", s(token))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match r {
+        Ok(out) => {
+            let wanted = out.attributes.as_ref().and_then(|a| a.get(IMPORT_WANTED)).and_then(|v| v.as_s().ok());
+            Ok(wanted.is_none_or(|w| w == etag))
+        }
+        Err(e) => match classify(e) {
+            RepoError::Conflict => Err(ImportServiceError::Busy),
+            other => Err(other.into()),
+        },
+    }
+}
+
+/// The object's current ETag (None: it is gone).
+async fn current_etag(blobs: &crate::adapters::s3::Blobs, key: &str) -> Result<Option<String>, ImportServiceError> {
+    match blobs.client().head_object().bucket(blobs.bucket()).key(key).send().await {
+        Ok(o) => Ok(Some(o.e_tag().unwrap_or_default().to_string())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(ImportServiceError::Repo(RepoError::Sdk(e.to_string()))),
+    }
+}
+
+const SUPERSEDED_REASON: &str = "a newer upload of the file replaced this one; importing the newer one";
 
 /// The ingest use case for one uploaded object: check the key and the owner, take the import
 /// lease, read the object once, parse it with the campaign's settings, store the contacts.
@@ -246,17 +419,41 @@ pub async fn ingest_object(
         return Ok(IngestResult::Refused("owner mismatch".into()));
     }
     let token = uuid::Uuid::new_v4().to_string();
-    let before = match begin_import(repo, campaign_id, &token, now).await {
-        Ok(b) => b,
-        Err(ImportServiceError::Busy) => return Ok(IngestResult::AlreadyImporting),
-        Err(ImportServiceError::NotDraft(state)) => {
-            warn!(campaign_id, state = state.as_str(), "refused: campaign is no longer a draft");
-            return Ok(IngestResult::Refused(format!("campaign is {}", state.as_str())));
+    let started = std::time::Instant::now();
+    let at = |now: DateTime<Utc>| now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    let mut pause = std::time::Duration::from_millis(100);
+    let before = loop {
+        match begin_import(repo, campaign_id, &token, at(now)).await {
+            Ok(b) => break b,
+            Err(ImportServiceError::Busy) => {
+                // Another import runs. A redelivery of its object is dropped; a newer object
+                // is announced (the running import stops) and this event waits for the lease.
+                let Some(etag) = current_etag(blobs, key).await? else {
+                    return Ok(IngestResult::AlreadyImporting);
+                };
+                match want(repo, campaign_id, &etag).await? {
+                    Holder::Same => return Ok(IngestResult::AlreadyImporting),
+                    Holder::Free => continue,
+                    Holder::Other => {}
+                }
+                if started.elapsed() > SUPERSEDE_WAIT {
+                    warn!(campaign_id, "a newer upload waited too long for the running import; retrying the event");
+                    return Err(ImportServiceError::Busy);
+                }
+                let jitter = std::time::Duration::from_millis(rand::random_range(0..=pause.as_millis() as u64 / 2));
+                tokio::time::sleep(pause + jitter).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            }
+            Err(ImportServiceError::NotDraft(state)) => {
+                warn!(campaign_id, state = state.as_str(), "refused: campaign is no longer a draft");
+                return Ok(IngestResult::Refused(format!("campaign is {}", state.as_str())));
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
     };
-    let bytes = match blobs.get_bytes(key).await {
-        Ok(b) => b,
+    let now = at(now);
+    let object = match blobs.get(key).await {
+        Ok(o) => o,
         Err(e @ (crate::adapters::s3::BlobError::NotFound | crate::adapters::s3::BlobError::TooLarge { .. })) => {
             let reason = e.to_string();
             fail_import(repo, campaign_id, &token, &reason, now).await?;
@@ -268,6 +465,13 @@ pub async fn ingest_object(
             return Err(ImportServiceError::Repo(RepoError::Sdk(e.to_string())));
         }
     };
+    let etag = object.etag.clone().unwrap_or_default();
+    if !record_object(repo, campaign_id, &token, &etag).await? {
+        info!(campaign_id, "superseded by a newer upload before parsing");
+        fail_import(repo, campaign_id, &token, SUPERSEDED_REASON, now).await?;
+        return Ok(IngestResult::Superseded);
+    }
+    let bytes = object.bytes;
     let opts = contacts_parser::ParseOptions {
         default_region: campaign.settings.default_region.clone(),
         phone_column: campaign.settings.phone_column.clone(),
@@ -290,8 +494,13 @@ pub async fn ingest_object(
         }
     };
     drop(bytes);
-    match write_and_finish(repo, campaign_id, &token, &before, &parsed, now).await {
-        Ok(o) => Ok(IngestResult::Imported(o)),
+    match write_and_finish(repo, campaign_id, &token, &before, &parsed, Some(&etag), now).await {
+        Ok(Finished::Imported(o)) => Ok(IngestResult::Imported(o)),
+        Ok(Finished::Superseded) => {
+            info!(campaign_id, "superseded by a newer upload; stopped");
+            fail_import(repo, campaign_id, &token, SUPERSEDED_REASON, now).await?;
+            Ok(IngestResult::Superseded)
+        }
         Err(e) => {
             // Mark failed rather than leave the lease to expire, so a retry of the event can re-take it.
             let _ = fail_import(repo, campaign_id, &token, "contacts could not be stored; retrying", now).await;

@@ -79,9 +79,16 @@ impl Repo {
     /// the import fails loudly instead of losing contacts). Puts are idempotent: a contact's key
     /// is its E.164 number, so writing the same file twice leaves the same items.
     pub async fn put_contacts(&self, campaign_id: &str, contacts: &[ParsedContact]) -> Result<BulkStats, RepoError> {
+        self.put_contacts_from(campaign_id, 0, contacts).await
+    }
+
+    /// [`Self::put_contacts`] for a slice of the file whose first contact has position `first_seq`
+    /// (an import writes in chunks and checks between them whether it was superseded).
+    pub async fn put_contacts_from(&self, campaign_id: &str, first_seq: u64, contacts: &[ParsedContact]) -> Result<BulkStats, RepoError> {
         let mut requests = Vec::with_capacity(contacts.len());
-        for (seq, c) in contacts.iter().enumerate() {
-            let item = serde_dynamo::to_item(Self::new_contact_record(campaign_id, seq as u64, c))?;
+        for (i, c) in contacts.iter().enumerate() {
+            let seq = first_seq + i as u64;
+            let item = serde_dynamo::to_item(Self::new_contact_record(campaign_id, seq, c))?;
             requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(sdk_build)?).build());
         }
         self.write_all(requests).await
