@@ -210,7 +210,7 @@ async fn rejected_numbers_fail_with_twilios_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_credentials_fail_the_campaign_with_an_actionable_reason() {
+async fn bad_credentials_pause_the_campaign_with_an_actionable_reason() {
     let local = local(false, |_| {}).await;
     let tz = daytime_zone();
     let c = running_campaign(&local.repo, quick(tz), &csv(&numbers(2), tz), CampaignState::Running).await;
@@ -225,10 +225,12 @@ async fn bad_credentials_fail_the_campaign_with_an_actionable_reason() {
     let mut dialer = local.dialer.clone();
     dialer.telephony = Arc::new(shared::twilio::client::TwilioClient::new(cfg).unwrap());
     let out = dialer.dial_next(&c.id).await.unwrap();
-    assert!(matches!(out, DialOutcome::CampaignFailed(_)), "{out:?}");
+    assert!(matches!(out, DialOutcome::CampaignPaused(_)), "{out:?}");
     let failed = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
-    assert_eq!(failed.state, CampaignState::Failed);
-    assert!(failed.failure_reason.unwrap().contains("credentials"));
+    assert_eq!(failed.state, CampaignState::Paused, "credentials are fixable: paused, resumable, never failed");
+    let reason = failed.failure_reason.clone().unwrap();
+    assert!(reason.contains("credentials") && reason.contains("resume"), "{reason}");
+    assert!(!reason.contains("create the campaign again"), "{reason}");
     assert_counters_match_recount(&local, &c.id).await;
     assert_eq!(failed.counters.pending, 2, "the lease was given back");
 }

@@ -274,3 +274,145 @@ async fn delete_with_a_call_in_flight_is_refused_until_it_ends() {
     let (status, body) = campaign_route(&local, reqwest::Method::DELETE, &format!("/campaigns/{}", c.id)).await;
     assert_eq!(status, 204, "{body}");
 }
+
+/// Issue 14 item 3: an account-level refusal (21212, an invalid caller id) pauses the campaign
+/// with what to fix, charges nobody, and resume continues; it does not fail the list contact
+/// by contact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_refusal_pauses_the_campaign_and_charges_nobody() {
+    let local = local(false, |_| {}).await;
+    let tz = daytime_zone();
+    let nums = numbers(5);
+    sim_script(&local, Script { default: twilio_sim::Plan::One(Behaviour { reject_code: Some(21212), ..ok(2) }), ..Default::default() });
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    for _ in 0..5 {
+        let _ = local.dialer.dial_next(&c.id).await.unwrap();
+    }
+    let paused = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
+    assert_eq!(paused.state, CampaignState::Paused, "{:?}", paused.failure_reason);
+    let reason = paused.failure_reason.clone().unwrap_or_default();
+    assert!(reason.contains("21212") && reason.contains("caller id") && reason.contains("resume"), "{reason}");
+    assert_eq!((paused.counters.failed, paused.counters.pending, paused.counters.calling), (0, 5, 0), "nobody charged or failed");
+    for n in &nums {
+        assert_eq!(local.repo.get_contact(&c.id, n).await.unwrap().unwrap().attempts, 0);
+    }
+    assert_eq!(sim_record(&local).rejected.len(), 1, "one refusal was enough");
+    // The operator fixes the caller id; resume continues with every contact.
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(2)), ..Default::default() });
+    let (status, body) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/resume", c.id)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["failure_reason"].is_null(), "the reason is cleared on resume: {body}");
+    drive_until_completed(&local, &c.id, 60).await;
+    let done = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
+    assert_eq!(done.counters.completed, 5);
+    assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// Issue 14 item 3: the circuit breaker. Every create answered 503 (uncertain: no claim is
+/// released, each is reconciled) trips it after 5 in a row: the campaign pauses with the
+/// figures; the watchdog then gives every claim back uncharged (no call existed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_of_server_errors_trips_the_circuit_breaker() {
+    let local = local(false, |o| {
+        o.lease = Duration::from_millis(300);
+        o.no_call_grace = Duration::from_millis(300);
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(8);
+    sim_script(&local, Script { default: twilio_sim::Plan::One(Behaviour { reject_503: 100, ..ok(2) }), ..Default::default() });
+    let input = SettingsInput { max_concurrent_calls: Some(8), ..quick(tz) };
+    let c = running_campaign(&local.repo, input, &csv(&nums, tz), CampaignState::Running).await;
+    let mut outcomes = Vec::new();
+    for _ in 0..6 {
+        outcomes.push(local.dialer.dial_next(&c.id).await.unwrap());
+    }
+    let paused = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
+    assert_eq!(paused.state, CampaignState::Paused, "{outcomes:?}");
+    let reason = paused.failure_reason.clone().unwrap_or_default();
+    assert!(reason.contains("circuit breaker") && reason.contains("last 5 call attempts") && reason.contains("HTTP 503"), "{reason}");
+    assert_eq!(sim_record(&local).rejected.len(), 5, "no create after the breaker tripped");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    local.dialer.tick().await.unwrap();
+    let after = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
+    assert_eq!((after.counters.calling, after.counters.pending), (0, 8), "every claim reconciled and given back");
+    for n in &nums {
+        assert_eq!(local.repo.get_contact(&c.id, n).await.unwrap().unwrap().attempts, 0, "nobody charged");
+    }
+    assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// A stand-in for the AWS Parameters and Secrets extension serving the Twilio secret, whose
+/// token the test changes (a rotation).
+async fn secrets_extension(token: std::sync::Arc<std::sync::Mutex<String>>, account_sid: String) -> String {
+    use axum::extract::State;
+    let app = axum::Router::new()
+        .route(
+            "/secretsmanager/get",
+            axum::routing::get(|State((token, sid)): State<(std::sync::Arc<std::sync::Mutex<String>>, String)>| async move {
+                let t = token.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let secret = serde_json::json!({"account_sid": sid, "auth_token": t, "from_number": "+15005550006"}).to_string();
+                axum::Json(serde_json::json!({"Name": "twilio", "SecretString": secret}))
+            }),
+        )
+        .with_state((token, account_sid));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+/// Issue 14 item 4: the auth token is rotated (Twilio promotes the secondary token; the secret
+/// is updated). The next create gets 401, reloads the secret once and goes through; callbacks
+/// signed with the token being replaced still verify; a forged one does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credential_rotation_reloads_once_and_keeps_dialing() {
+    let token = std::sync::Arc::new(std::sync::Mutex::new(twilio_sim::DEFAULT_AUTH_TOKEN.to_string()));
+    let endpoint = secrets_extension(token.clone(), twilio_sim::DEFAULT_ACCOUNT_SID.to_string()).await;
+    let local = local(false, |o| {
+        o.sim_time_scale = 0.05;
+        o.twilio_credentials = Some(shared::twilio::CredentialSource::SecretsExtension {
+            secret_id: "arn:aws:secretsmanager:us-east-1:000000000000:secret:twilio".into(),
+            endpoint,
+            account_sid: None,
+            from_number: None,
+            session_token: Some("session".into()),
+        });
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(2);
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(30)), ..Default::default() });
+    let input = SettingsInput { max_concurrent_calls: Some(2), ..quick(tz) };
+    let c = running_campaign(&local.repo, input, &csv(&nums, tz), CampaignState::Running).await;
+    let first = local.dialer.dial_next(&c.id).await.unwrap();
+    assert!(matches!(first, DialOutcome::Dialed { .. }), "{first:?}");
+
+    // Rotation: Twilio takes the new token only, the secret holds it.
+    let sim = local.sim.as_ref().unwrap();
+    sim.rotate_token("rotated-token");
+    *token.lock().unwrap() = "rotated-token".into();
+    let second = local.dialer.dial_next(&c.id).await.unwrap();
+    assert!(matches!(second, DialOutcome::Dialed { .. }), "a 401 reloads the credentials once and retries: {second:?}");
+    assert_eq!(local.repo.get_campaign(&c.id).await.unwrap().unwrap().state, CampaignState::Running);
+
+    // A callback of the first call signed with the replaced token still verifies; a forged one does not.
+    let q = shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, 0);
+    let form = [("CallSid", "CA00000000000000000000000000000009"), ("CallStatus", "ringing"), ("SequenceNumber", "1")];
+    let signed_with = |t: &str| {
+        let url = format!("{}/twilio/status?{q}", local.base_url);
+        let params: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        (url.clone(), params.clone(), shared::twilio::signature::sign(t, &url, &params))
+    };
+    for (tok, want) in [(twilio_sim::DEFAULT_AUTH_TOKEN, 204), ("rotated-token", 204), ("forged", 403)] {
+        let (url, params, sig) = signed_with(tok);
+        let status = reqwest::Client::new().post(&url).header(shared::twilio::signature::HEADER, sig).form(&params).send().await.unwrap().status();
+        assert_eq!(status.as_u16(), want, "signed with {tok}");
+    }
+    // Both calls end (their callbacks now signed with the new token) and the campaign completes.
+    drive_until_completed(&local, &c.id, 60).await;
+    assert_eq!(sim_record(&local).calls.len(), 2);
+    assert_counters_match_recount(&local, &c.id).await;
+}

@@ -52,6 +52,9 @@ pub struct LocalOptions {
     pub clock: Arc<dyn Clock>,
     /// A DynamoDB client to use instead of a plain one (tests add interceptors).
     pub dynamodb: Option<aws_sdk_dynamodb::Client>,
+    /// Where the dialer and the webhooks read the Twilio credentials from, instead of the
+    /// simulator's static ones (tests of credential rotation use a Secrets extension stand-in).
+    pub twilio_credentials: Option<shared::twilio::CredentialSource>,
     /// Start the background loops (watcher, ticker, queue consumer).
     pub background: bool,
     /// Serve the dashboard from this directory (`web/dist`) at `/`, with `/config.json` and the
@@ -83,6 +86,7 @@ impl Default for LocalOptions {
             busy_backoff: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
             dynamodb: None,
+            twilio_credentials: None,
             background: true,
             web_dir: None,
             max_inline_file_bytes: shared::http::DEFAULT_MAX_INLINE_FILE_BYTES,
@@ -155,7 +159,10 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
         })?),
         None => {
             let sim = twilio_sim::spawn(twilio_sim::SimConfig { time_scale: opts.sim_time_scale, ..Default::default() }).await?;
-            let cfg = sim.twilio_config(&opts.from_number);
+            let mut cfg = sim.twilio_config(&opts.from_number);
+            if let Some(source) = &opts.twilio_credentials {
+                cfg.credentials = source.clone();
+            }
             (Some(sim), cfg)
         }
     };

@@ -13,7 +13,8 @@ use super::settings::Settings;
 ///                    ▼  │                              ▼  │
 ///                   paused ◄───────────────────────────┘  │
 ///                      └───────────resume─────────────────┘
-/// any non-terminal ──(Twilio rejects credentials, import fails)──► failed
+/// running ──(Twilio refuses the account or credentials, circuit breaker)──► paused (with a reason)
+/// draft ──(import fails)──► failed
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

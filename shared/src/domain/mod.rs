@@ -8,6 +8,7 @@ pub mod error;
 pub mod hours;
 pub mod masking;
 pub mod settings;
+pub mod twilio_errors;
 
 pub use call::{CallStatus, Outcome};
 pub use campaign::{Action, AgentSnapshot, CallTotals, Campaign, CampaignState, Counters, ImportState, Stats};

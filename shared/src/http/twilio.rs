@@ -47,15 +47,20 @@ async fn verified(wh: &Webhooks, uri: &Uri, headers: &HeaderMap, body: &Bytes) -
         serde_urlencoded::from_bytes(body).map_err(|_| plain(StatusCode::BAD_REQUEST, "malformed form body"))?;
     let path_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let url = format!("{}{}", wh.public_base_url, path_query);
-    let token = match wh.credentials.auth_token().await {
-        Ok(t) => t,
-        Err(e) => {
-            warn!(error = %e, "webhook: auth token unavailable");
-            return Err(plain(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"));
-        }
-    };
     let sig = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
-    if !signature::verify(token, &url, &form, sig) {
+    let unavailable = |e: crate::twilio::credentials::CredentialError| {
+        warn!(error = %e, "webhook: auth token unavailable");
+        plain(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
+    };
+    // The current token, then the one it replaced (a rotation in progress); if neither
+    // matches, the secret may have been rotated without this process knowing: reload once.
+    let tokens = wh.credentials.signing_tokens().await.map_err(unavailable)?;
+    let mut valid = tokens.iter().any(|t| signature::verify(t, &url, &form, sig));
+    if !valid && sig.is_some() && wh.credentials.reload_for_signature().await.map_err(unavailable)? {
+        let token = wh.credentials.auth_token().await.map_err(unavailable)?;
+        valid = signature::verify(&token, &url, &form, sig);
+    }
+    if !valid {
         warn!(path = uri.path(), "webhook: signature missing or invalid");
         return Err(plain(StatusCode::FORBIDDEN, "invalid signature"));
     }

@@ -26,6 +26,7 @@ use crate::adapters::sqs::DialQueue;
 use crate::domain::contact::after_call;
 use crate::domain::hours::{Window, dial_window};
 use crate::domain::masking::mask_phone;
+use crate::domain::twilio_errors::{self, Refusal};
 use crate::domain::{AfterCall, CallStatus, Campaign, CampaignState, ContactState, Outcome};
 use crate::ports::{Clock, Telephony};
 use crate::twilio::{CreateCall, TelephonyError};
@@ -102,8 +103,9 @@ pub enum DialOutcome {
     TwilioBusy,
     /// Twilio refused the number: the contact failed with Twilio's reason.
     Rejected { phone: String },
-    /// Twilio refused the credentials: the campaign failed.
-    CampaignFailed(String),
+    /// Twilio refused the account (credentials, caller id, permissions, trial, suspended) or
+    /// the circuit breaker tripped: the campaign was paused with this reason; no contact charged.
+    CampaignPaused(String),
     /// Twilio answered 5xx or could not be reached: it is unknown whether the call exists; the
     /// lease stays (shortened to `no_call_grace`) and the watchdog reconciles it with Twilio.
     Uncertain,
@@ -146,6 +148,16 @@ pub enum StatusOutcome {
     /// A callback for a superseded claim (released, or another call's sid): nothing changed;
     /// logged and counted on the campaign (`superseded_callbacks`).
     Superseded,
+}
+
+/// Abnormal create failures in a row (5xx, unreachable, unknown 4xx) that pause a campaign.
+pub const BREAKER_RUN: u64 = 5;
+
+fn refused_reason(code: Option<i64>, message: &str) -> String {
+    match code {
+        Some(code) => format!("Twilio refused the number (error {code}): {message}"),
+        None => format!("Twilio refused the number: {message}"),
+    }
 }
 
 /// Query parameters our callback and TwiML URLs carry: the claim's identity (`attempt`) and
@@ -281,51 +293,35 @@ impl Dialer {
                 self.enqueue(&c.id, self.config.busy_backoff.as_secs() as u32).await?;
                 Ok(DialOutcome::TwilioBusy)
             }
-            Err(TelephonyError::Rejected { status, code, message }) => {
-                warn!(campaign_id = %c.id, phone = %masked, status, ?code, "twilio rejected the number");
-                let reason = match code {
-                    Some(code) => format!("Twilio refused the number (error {code}): {message}"),
-                    None => format!("Twilio refused the number: {message}"),
-                };
-                let finish = Finish {
-                    campaign_id: &c.id,
-                    phone: &contact.phone,
-                    claim,
-                    call_sid: None,
-                    seq: contact.seq,
-                    call_status: CallStatus::Failed.as_str(),
-                    sequence_number: i64::MAX,
-                    outcome: Outcome::Failed,
-                    after: AfterCall::Failed { exhausted: false },
-                    duration: None,
-                    answered_by: None,
-                    failure_reason: Some(&reason),
-                    now_ms: to_ms(now),
-                    next_dial_ms: None,
-                };
-                match self.repo.finish_attempt(&finish).await {
-                    Ok(()) | Err(RepoError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
+            Err(TelephonyError::Rejected { status, code, message }) => match twilio_errors::classify(status, code) {
+                Refusal::Number => {
+                    warn!(campaign_id = %c.id, phone = %masked, status, ?code, "twilio refused the number");
+                    self.fail_contact(c, &contact, claim, refused_reason(code, &message), now).await?;
+                    Ok(DialOutcome::Rejected { phone: contact.phone })
                 }
-                self.after_finish(c, now).await?;
-                Ok(DialOutcome::Rejected { phone: contact.phone })
-            }
-            Err(TelephonyError::Unauthorized { status, .. }) => {
-                let reason = format!(
-                    "Twilio refused the account credentials (HTTP {status}); check the account SID and auth token, then create the campaign again"
-                );
-                warn!(campaign_id = %c.id, status, "twilio credentials refused; failing the campaign");
-                self.release_or_ignore(&c.id, &contact, claim, contact.state, to_ms(now), None, now).await?;
-                match self
-                    .repo
-                    .transition(None, &c.id, &[CampaignState::Running, CampaignState::Paused], CampaignState::Failed, now, Some(&reason))
-                    .await
-                {
-                    Ok(_) | Err(RepoError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
+                Refusal::Unknown => {
+                    warn!(campaign_id = %c.id, phone = %masked, status, ?code, "twilio refused the call with an unknown code");
+                    self.fail_contact(c, &contact, claim, refused_reason(code, &message), now).await?;
+                    let what = format!("HTTP {status}, error {}", code.map_or("none".to_string(), |c| c.to_string()));
+                    if let Some(reason) = self.breaker(c, &what, now).await? {
+                        return Ok(DialOutcome::CampaignPaused(reason));
+                    }
+                    Ok(DialOutcome::Rejected { phone: contact.phone })
                 }
-                Ok(DialOutcome::CampaignFailed(reason))
-            }
+                Refusal::RateLimited => {
+                    self.release_or_ignore(&c.id, &contact, claim, contact.state, to_ms(now), None, now).await?;
+                    Ok(DialOutcome::TwilioBusy)
+                }
+                Refusal::Account { fix } => {
+                    let code_text = code.map_or(format!("HTTP {status}"), |c| format!("error {c}"));
+                    let reason = format!(
+                        "paused: Twilio refused the call for the account, not for the number ({code_text}: {message}); {fix}; no contact was charged: resume the campaign to continue where it stopped"
+                    );
+                    self.pause_for(c, &contact, claim, reason, now).await
+                }
+                Refusal::Credentials => self.credentials_refused(c, &contact, claim, status, now).await,
+            },
+            Err(TelephonyError::Unauthorized { status, .. }) => self.credentials_refused(c, &contact, claim, status, now).await,
             // 5xx, a timeout, a broken answer: the call may exist. Nothing is released; the
             // lease is shortened so the watchdog asks Twilio soon (invariant 13).
             Err(e @ (TelephonyError::Retryable { .. } | TelephonyError::Transport(_) | TelephonyError::Protocol(_))) => {
@@ -335,9 +331,83 @@ impl Dialer {
                     Ok(()) | Err(RepoError::Conflict) => {}
                     Err(e) => return Err(e.into()),
                 }
+                let what = match &e {
+                    TelephonyError::Retryable { status, .. } => format!("HTTP {status}"),
+                    TelephonyError::Transport(_) => "Twilio unreachable".to_string(),
+                    _ => "an unreadable answer".to_string(),
+                };
+                if let Some(reason) = self.breaker(c, &what, now).await? {
+                    return Ok(DialOutcome::CampaignPaused(reason));
+                }
                 Ok(DialOutcome::Uncertain)
             }
         }
+    }
+
+    /// A number-level refusal: the attempt ends failed with Twilio's reason (no call exists).
+    async fn fail_contact(&self, c: &Campaign, contact: &ContactRecord, claim: u32, reason: String, now: DateTime<Utc>) -> Result<(), DialError> {
+        let finish = Finish {
+            campaign_id: &c.id,
+            phone: &contact.phone,
+            claim,
+            call_sid: None,
+            seq: contact.seq,
+            call_status: CallStatus::Failed.as_str(),
+            sequence_number: i64::MAX,
+            outcome: Outcome::Failed,
+            after: AfterCall::Failed { exhausted: false },
+            duration: None,
+            answered_by: None,
+            failure_reason: Some(&reason),
+            now_ms: to_ms(now),
+            next_dial_ms: None,
+        };
+        match self.repo.finish_attempt(&finish).await {
+            Ok(()) | Err(RepoError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.after_finish(c, now).await
+    }
+
+    /// The credentials were refused even after a reload (the client retries once with
+    /// reloaded credentials): pause, never fail, so resume continues once they are fixed.
+    async fn credentials_refused(&self, c: &Campaign, contact: &ContactRecord, claim: u32, status: u16, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
+        let reason = format!(
+            "paused: Twilio refused the account credentials (HTTP {status}), also after reloading them; set the account SID and auth token (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN or the Twilio secret), then resume the campaign: it continues where it stopped, no contact was charged"
+        );
+        self.pause_for(c, contact, claim, reason, now).await
+    }
+
+    /// An account-level refusal: give the claim back uncharged and pause the campaign with
+    /// the reason (what to fix; resume continues).
+    async fn pause_for(&self, c: &Campaign, contact: &ContactRecord, claim: u32, reason: String, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
+        warn!(campaign_id = %c.id, reason = %reason, "twilio refused the account; pausing the campaign");
+        self.release_or_ignore(&c.id, contact, claim, contact.state, to_ms(now), None, now).await?;
+        match self.repo.transition(None, &c.id, &[CampaignState::Running], CampaignState::Paused, now, Some(&reason)).await {
+            Ok(_) | Err(RepoError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(DialOutcome::CampaignPaused(reason))
+    }
+
+    /// The circuit breaker: one more abnormal create failure in a row (5xx, unreachable,
+    /// unknown 4xx). At `BREAKER_RUN` in a row the campaign is paused with the figures.
+    async fn breaker(&self, c: &Campaign, what: &str, now: DateTime<Utc>) -> Result<Option<String>, DialError> {
+        let (run, since_ms) = self.repo.note_twilio_failure(&c.id, to_ms(now)).await?;
+        if run < BREAKER_RUN {
+            return Ok(None);
+        }
+        let since = crate::adapters::dynamodb::records::from_ms(since_ms);
+        let reason = format!(
+            "paused by the circuit breaker: the last {run} call attempts in a row failed at Twilio since {} UTC (last: {what}), while normally almost every create succeeds; check Twilio's status page and the account's error log, then resume the campaign to continue where it stopped",
+            since.format("%Y-%m-%d %H:%M:%S")
+        );
+        warn!(campaign_id = %c.id, run, "circuit breaker: pausing the campaign");
+        match self.repo.transition(None, &c.id, &[CampaignState::Running], CampaignState::Paused, now, Some(&reason)).await {
+            Ok(_) | Err(RepoError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Some(reason))
     }
 
     /// The campaign stopped (pause, delete) while the create was in flight: cancel the call

@@ -8,6 +8,7 @@
 //! Logs carry the call sid and a masked number, never the token or a whole number.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::future::BoxFuture;
@@ -75,18 +76,34 @@ impl TwilioClient {
         &self.api_base
     }
 
-    async fn creds(&self) -> Result<&Credentials, TelephonyError> {
-        self.credentials.get().await.map_err(|e| match e {
-            // The secret could not be read right now: like a 5xx, try later.
-            CredentialError::Unavailable(m) => TelephonyError::Retryable {
-                status: 0,
-                message: m,
-            },
-            CredentialError::Malformed(m) => TelephonyError::Unauthorized {
-                status: 0,
-                message: m,
-            },
-        })
+    async fn creds(&self) -> Result<Arc<Credentials>, TelephonyError> {
+        self.credentials.get().await.map_err(credential_error)
+    }
+
+    /// Run a request; if Twilio refuses the credentials (401), reload them once (a rotation)
+    /// and run it again with the new ones. A 401 proves the request did nothing, so the retry
+    /// cannot duplicate a call.
+    async fn with_reload<T, F, Fut>(&self, request: F) -> Result<T, TelephonyError>
+    where
+        F: Fn(Arc<Credentials>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TelephonyError>>,
+    {
+        let creds = self.creds().await?;
+        match request(creds.clone()).await {
+            Err(TelephonyError::Unauthorized { status: 401, message }) => {
+                let fresh = self
+                    .credentials
+                    .reload(&creds)
+                    .await
+                    .map_err(credential_error)?;
+                if *fresh == *creds {
+                    return Err(TelephonyError::Unauthorized { status: 401, message });
+                }
+                tracing::info!("twilio refused the credentials; retrying once with the reloaded ones");
+                request(fresh).await
+            }
+            other => other,
+        }
     }
 
     fn calls_url(&self, sid: &str) -> String {
@@ -94,7 +111,14 @@ impl TwilioClient {
     }
 
     pub async fn create(&self, req: &CreateCall) -> Result<CallInfo, TelephonyError> {
-        let creds = self.creds().await?;
+        self.with_reload(|creds| self.create_with(creds, req)).await
+    }
+
+    async fn create_with(
+        &self,
+        creds: Arc<Credentials>,
+        req: &CreateCall,
+    ) -> Result<CallInfo, TelephonyError> {
         let from = if req.from.trim().is_empty() {
             creds.from_number.as_str()
         } else {
@@ -150,7 +174,15 @@ impl TwilioClient {
     }
 
     pub async fn fetch(&self, call_sid: &str) -> Result<Option<CallInfo>, TelephonyError> {
-        let creds = self.creds().await?;
+        self.with_reload(|creds| self.fetch_with(creds, call_sid))
+            .await
+    }
+
+    async fn fetch_with(
+        &self,
+        creds: Arc<Credentials>,
+        call_sid: &str,
+    ) -> Result<Option<CallInfo>, TelephonyError> {
         // A sid is CA + hex; anything else could change the path.
         if call_sid.is_empty() || !call_sid.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Ok(None);
@@ -239,7 +271,16 @@ impl TwilioClient {
         to: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<CallInfo>, TelephonyError> {
-        let creds = self.creds().await?;
+        self.with_reload(|creds| self.list_to_with(creds, to, since))
+            .await
+    }
+
+    async fn list_to_with(
+        &self,
+        creds: Arc<Credentials>,
+        to: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CallInfo>, TelephonyError> {
         let since = since.trunc_subsecs(0);
         let day = since.date_naive().format("%Y-%m-%d").to_string();
         let mut next = Some(self.http.get(self.calls_url(&creds.account_sid)).query(&[
@@ -320,6 +361,20 @@ impl Telephony for TwilioClient {
         sid: &'a str,
     ) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
         Box::pin(self.cancel(sid))
+    }
+}
+
+fn credential_error(e: CredentialError) -> TelephonyError {
+    match e {
+        // The secret could not be read right now: nothing was sent; try later.
+        CredentialError::Unavailable(m) => TelephonyError::Retryable {
+            status: 0,
+            message: m,
+        },
+        CredentialError::Malformed(m) => TelephonyError::Unauthorized {
+            status: 0,
+            message: m,
+        },
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use crate::config::{self, ConfigError};
 
@@ -153,8 +153,10 @@ pub enum CredentialError {
     Malformed(String),
 }
 
-/// Credentials loaded at most once (successfully) per process, shared by the REST client
-/// and the webhook signature check. Cheap to clone.
+/// Credentials loaded on first use and kept, shared by the REST client and the webhook
+/// signature check. Reloaded on demand when Twilio refuses them (a rotation): the token they
+/// replace is kept as `previous`, so callbacks signed with it during the rotation still verify.
+/// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct CredentialStore {
     inner: Arc<StoreInner>,
@@ -163,34 +165,110 @@ pub struct CredentialStore {
 #[derive(Debug)]
 struct StoreInner {
     source: CredentialSource,
-    cell: OnceCell<Credentials>,
     http: reqwest::Client,
+    loaded: Mutex<Loaded>,
 }
+
+#[derive(Debug, Default)]
+struct Loaded {
+    current: Option<Arc<Credentials>>,
+    previous: Option<Arc<Credentials>>,
+    reloaded_at: Option<std::time::Instant>,
+}
+
+/// The webhook reloads at most this often when a signature matches neither token.
+const RELOAD_FOR_SIGNATURE_EVERY: Duration = Duration::from_secs(30);
 
 impl CredentialStore {
     /// Builds the store; reads nothing yet.
     pub fn new(source: CredentialSource, http: reqwest::Client) -> Self {
-        let cell = match &source {
-            CredentialSource::Static(c) => OnceCell::new_with(Some(c.clone())),
-            CredentialSource::SecretsExtension { .. } => OnceCell::new(),
+        let current = match &source {
+            CredentialSource::Static(c) => Some(Arc::new(c.clone())),
+            CredentialSource::SecretsExtension { .. } => None,
         };
         Self {
-            inner: Arc::new(StoreInner { source, cell, http }),
+            inner: Arc::new(StoreInner {
+                source,
+                http,
+                loaded: Mutex::new(Loaded {
+                    current,
+                    ..Loaded::default()
+                }),
+            }),
         }
     }
 
     /// The credentials; the first call on AWS fetches the secret. A failure is not cached:
     /// the next call tries again.
-    pub async fn get(&self) -> Result<&Credentials, CredentialError> {
-        self.inner
-            .cell
-            .get_or_try_init(|| fetch(&self.inner.source, &self.inner.http))
-            .await
+    pub async fn get(&self) -> Result<Arc<Credentials>, CredentialError> {
+        let mut loaded = self.inner.loaded.lock().await;
+        if let Some(c) = &loaded.current {
+            return Ok(c.clone());
+        }
+        let fresh = Arc::new(fetch(&self.inner.source, &self.inner.http).await?);
+        loaded.current = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Twilio refused `stale`: read the credentials again, unless another request already
+    /// did (then its result is returned). The replaced credentials become `previous`. A static
+    /// source has nothing new to read and returns the same credentials.
+    pub async fn reload(&self, stale: &Credentials) -> Result<Arc<Credentials>, CredentialError> {
+        let mut loaded = self.inner.loaded.lock().await;
+        if let Some(c) = &loaded.current
+            && **c != *stale
+        {
+            return Ok(c.clone());
+        }
+        let fresh = match &self.inner.source {
+            CredentialSource::Static(c) => Arc::new(c.clone()),
+            CredentialSource::SecretsExtension { .. } => {
+                Arc::new(fetch(&self.inner.source, &self.inner.http).await?)
+            }
+        };
+        loaded.reloaded_at = Some(std::time::Instant::now());
+        if *fresh != *stale {
+            tracing::info!("twilio credentials reloaded: a new auth token is in use");
+            loaded.previous = loaded.current.take();
+        }
+        loaded.current = Some(fresh.clone());
+        Ok(fresh)
     }
 
     /// The auth token, for the webhook's signature check.
-    pub async fn auth_token(&self) -> Result<&str, CredentialError> {
-        Ok(self.get().await?.auth_token.as_str())
+    pub async fn auth_token(&self) -> Result<String, CredentialError> {
+        Ok(self.get().await?.auth_token.clone())
+    }
+
+    /// The tokens a webhook signature may be made with: the current one, then the one it
+    /// replaced (a rotation in progress).
+    pub async fn signing_tokens(&self) -> Result<Vec<String>, CredentialError> {
+        let current = self.get().await?;
+        let loaded = self.inner.loaded.lock().await;
+        let mut tokens = vec![current.auth_token.clone()];
+        if let Some(p) = &loaded.previous
+            && p.auth_token != current.auth_token
+        {
+            tokens.push(p.auth_token.clone());
+        }
+        Ok(tokens)
+    }
+
+    /// A signature matched no known token: maybe the secret was rotated and this process has
+    /// not seen it yet. Reloads (at most every 30 s) and answers whether the token changed.
+    pub async fn reload_for_signature(&self) -> Result<bool, CredentialError> {
+        let current = self.get().await?;
+        {
+            let loaded = self.inner.loaded.lock().await;
+            if loaded
+                .reloaded_at
+                .is_some_and(|t| t.elapsed() < RELOAD_FOR_SIGNATURE_EVERY)
+            {
+                return Ok(false);
+            }
+        }
+        let fresh = self.reload(&current).await?;
+        Ok(fresh.auth_token != current.auth_token)
     }
 }
 
@@ -421,7 +499,7 @@ mod tests {
             ("ACx", "from-secret")
         );
         assert_eq!(
-            store.clone().auth_token().await.expect("cached"),
+            store.clone().auth_token().await.expect("cached").as_str(),
             "from-secret"
         );
         assert_eq!(
@@ -429,6 +507,11 @@ mod tests {
             2,
             "one retry, then cached for the process"
         );
+        let stale = store.get().await.expect("cached");
+        let again = store.reload(&stale).await.expect("reloaded");
+        assert_eq!(again.auth_token, "from-secret");
+        assert_eq!(hits.load(Ordering::SeqCst), 3, "a reload reads the secret again");
+        assert_eq!(store.signing_tokens().await.expect("tokens"), ["from-secret"], "same token: no previous");
     }
 
     #[tokio::test]
@@ -458,7 +541,7 @@ mod tests {
         };
         let store =
             CredentialStore::new(CredentialSource::Static(c.clone()), reqwest::Client::new());
-        assert_eq!(store.get().await.expect("static"), &c);
+        assert_eq!(*store.get().await.expect("static"), c);
         assert_eq!(store.auth_token().await.expect("static"), "t");
     }
 }

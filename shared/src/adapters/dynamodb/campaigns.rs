@@ -87,6 +87,13 @@ impl Repo {
             req = req
                 .expression_attribute_names("#reason", attr::FAILURE_REASON)
                 .expression_attribute_values(":reason", s(reason));
+        } else if matches!(to, CampaignState::Running | CampaignState::Pending) {
+            // Resumed: why it had stopped no longer holds, and the circuit breaker starts over.
+            remove.push("#reason");
+            remove.push("#cbn");
+            req = req
+                .expression_attribute_names("#reason", attr::FAILURE_REASON)
+                .expression_attribute_names("#cbn", attr::CB_FAILURES);
         }
         let mut cond = String::from("attribute_exists(#pk) AND #state IN (");
         for (i, st) in from.iter().enumerate() {

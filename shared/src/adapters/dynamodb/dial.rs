@@ -320,13 +320,17 @@ impl Repo {
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .build(),
         )?;
+        // A successful create also ends the circuit breaker's run of failures.
         let running = build(
-            ConditionCheck::builder()
+            Update::builder()
                 .table_name(&self.table)
                 .key(PK, s(campaign_pk(campaign_id)))
                 .key(SK, s(META))
+                .update_expression("REMOVE #cbn, #cbs")
                 .condition_expression("#state = :running")
                 .expression_attribute_names("#state", attr::STATE)
+                .expression_attribute_names("#cbn", attr::CB_FAILURES)
+                .expression_attribute_names("#cbs", attr::CB_SINCE_MS)
                 .expression_attribute_values(":running", s(CampaignState::Running.as_str()))
                 .build(),
         )?;
@@ -334,7 +338,7 @@ impl Repo {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(attempt).build())
-            .transact_items(TransactWriteItem::builder().condition_check(running).build())
+            .transact_items(TransactWriteItem::builder().update(running).build())
             .send()
             .await;
         match result {
@@ -421,6 +425,35 @@ impl Repo {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    /// The circuit breaker: count one more abnormal create failure in a row; returns the run's
+    /// length and when it began.
+    pub async fn note_twilio_failure(&self, campaign_id: &str, now_ms: i64) -> Result<(u64, i64), RepoError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(META))
+            .update_expression("SET #cbs = if_not_exists(#cbs, :now) ADD #cbn :one")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#cbn", attr::CB_FAILURES)
+            .expression_attribute_names("#cbs", attr::CB_SINCE_MS)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        let num = |name: &str| {
+            out.attributes()
+                .and_then(|a| a.get(name))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        Ok((num(attr::CB_FAILURES).unwrap_or(1).max(0) as u64, num(attr::CB_SINCE_MS).unwrap_or(now_ms)))
     }
 
     /// Count a callback that named a superseded attempt (released, or another call's sid).

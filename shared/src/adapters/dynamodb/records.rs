@@ -59,6 +59,10 @@ pub mod attr {
     pub const RELEASED: &str = "released";
     /// Callbacks that named an attempt that was superseded (released, or another CallSid).
     pub const SUPERSEDED_CALLBACKS: &str = "superseded_callbacks";
+    /// The circuit breaker: call creates in a row that failed abnormally (5xx, unknown 4xx,
+    /// transport), reset by every successful create; and when that run began.
+    pub const CB_FAILURES: &str = "cb_failures";
+    pub const CB_SINCE_MS: &str = "cb_since_ms";
 }
 
 pub fn to_ms(t: DateTime<Utc>) -> i64 {
