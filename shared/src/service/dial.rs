@@ -410,23 +410,30 @@ impl Dialer {
         Ok(Some(reason))
     }
 
-    /// The campaign stopped (pause, delete) while the create was in flight: cancel the call
-    /// before it connects and give the contact back uncharged (invariant 8).
+    /// The campaign stopped (pause, delete) while the create was in flight: give the contact
+    /// back uncharged, then cancel the call before it connects (invariant 8). The release comes
+    /// first so the `canceled` callback the cancel provokes finds the claim already ended
+    /// (it is then counted as superseded) instead of charging the contact with it.
     async fn cancel_stopped(&self, c: &Campaign, contact: &ContactRecord, claim: u32, sid: &str, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
         let masked = mask_phone(&contact.phone);
-        match self.telephony.cancel_call(sid).await {
-            Ok(after) => {
-                let status = after.as_ref().map(|a| a.status.as_str()).unwrap_or("unknown");
-                info!(campaign_id = %c.id, phone = %masked, claim, call_sid = %sid, status, "campaign stopped during the create: call canceled");
+        self.release_or_ignore(&c.id, contact, claim, contact.state, to_ms(now), Some(sid), now).await?;
+        let mut last_error = None;
+        for round in 0..3u32 {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << round)).await;
             }
-            Err(e) => {
-                // The lease stays: the watchdog applies whatever the call became.
-                warn!(campaign_id = %c.id, phone = %masked, claim, call_sid = %sid, error = %e, "could not cancel a call placed during a pause");
-                let _ = self.repo.adopt_call_sid(&c.id, &contact.phone, claim, sid).await;
-                return Ok(DialOutcome::Uncertain);
+            match self.telephony.cancel_call(sid).await {
+                Ok(after) => {
+                    let status = after.as_ref().map(|a| a.status.as_str()).unwrap_or("unknown");
+                    info!(campaign_id = %c.id, phone = %masked, claim, call_sid = %sid, status, "campaign stopped during the create: call canceled");
+                    return Ok(DialOutcome::Canceled { phone: contact.phone.clone(), call_sid: sid.to_string() });
+                }
+                Err(e) => last_error = Some(e),
             }
         }
-        self.release_or_ignore(&c.id, contact, claim, contact.state, to_ms(now), Some(sid), now).await?;
+        // Rare (Twilio unreachable three times): the call may connect; its callbacks will be
+        // counted as superseded. Said loudly so an operator can look.
+        tracing::error!(campaign_id = %c.id, phone = %masked, claim, call_sid = %sid, error = ?last_error, "could not cancel a call created after the campaign stopped");
         Ok(DialOutcome::Canceled { phone: contact.phone.clone(), call_sid: sid.to_string() })
     }
 

@@ -699,6 +699,7 @@ impl Repo {
             .expression_attribute_values(":now", n(now_ms));
         attempt = match call_sid {
             Some(sid) => attempt
+                .update_expression("SET #term = :true, #rel = :true, #ended = :now, #sid = :sid")
                 .condition_expression("attribute_exists(#pk) AND #term = :false AND (attribute_not_exists(#sid) OR #sid = :sid)")
                 .expression_attribute_values(":sid", s(sid)),
             None => attempt.condition_expression("attribute_exists(#pk) AND #term = :false AND attribute_not_exists(#sid)"),
