@@ -343,7 +343,8 @@ export interface components {
          *                        ▼  │                              ▼  │
          *                       paused ◄───────────────────────────┘  │
          *                          └───────────resume─────────────────┘
-         *     any non-terminal ──(Twilio rejects credentials, import fails)──► failed
+         *     running ──(Twilio refuses the account or credentials, circuit breaker)──► paused (with a reason)
+         *     draft ──(import fails)──► failed
          *     ```
          * @enum {string}
          */
