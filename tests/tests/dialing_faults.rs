@@ -416,3 +416,38 @@ async fn credential_rotation_reloads_once_and_keeps_dialing() {
     assert_eq!(sim_record(&local).calls.len(), 2);
     assert_counters_match_recount(&local, &c.id).await;
 }
+
+/// Issue 13 item 2: Start and Resume with nothing in the way dial within a second or two: they
+/// wake the dialer at once (a dial message), not at its next tick (here an hour away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn start_and_resume_dial_at_once_not_at_the_next_tick() {
+    let local = local(true, |o| {
+        o.tick = Duration::from_secs(3600);
+        o.sim_time_scale = 0.01;
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(2);
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(30)), ..Default::default() });
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Draft).await;
+    // The ticker's first round ran at start-up, before the campaign existed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let (status, body) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/start", c.id)).await;
+    assert_eq!(status, 200, "{body}");
+    eventually(5, "the first call after Start", || async { (sim_record(&local).calls.len() == 1).then_some(()) }).await;
+    let after_start = started.elapsed();
+
+    let (status, _) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/pause", c.id)).await;
+    assert_eq!(status, 200);
+    eventually(10, "the first call recorded", || async {
+        let campaign = local.repo.get_campaign(&c.id).await.ok()??;
+        (campaign.counters.calling == 0).then_some(())
+    })
+    .await;
+    let resumed = std::time::Instant::now();
+    let (status, body) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/resume", c.id)).await;
+    assert_eq!(status, 200, "{body}");
+    eventually(5, "the next call after Resume", || async { (sim_record(&local).calls.len() == 2).then_some(()) }).await;
+    eprintln!("first call {after_start:?} after Start, next call {:?} after Resume", resumed.elapsed());
+}

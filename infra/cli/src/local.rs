@@ -183,7 +183,7 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
             ..DialerConfig::default()
         },
     };
-    let deps = Deps { repo: repo.clone(), blobs: blobs.clone(), wakeups, clock: opts.clock.clone() };
+    let deps = Deps { repo: repo.clone(), blobs: blobs.clone(), wakeups: wakeups.with_dial_queue(queue.clone()), clock: opts.clock.clone() };
     let state = AppState::new(deps, Auth::local(&opts.jwt_secret)).with_twilio(Webhooks {
         dialer: dialer.clone(),
         credentials,

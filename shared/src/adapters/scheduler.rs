@@ -28,6 +28,8 @@ pub struct Wakeups {
     group: String,
     target_arn: String,
     role_arn: String,
+    /// Wakes the dialer now (Start, Resume): a dial message without delay.
+    dial_queue: Option<crate::adapters::sqs::DialQueue>,
 }
 
 /// The schedule's name for a campaign (names allow `[0-9a-zA-Z-_.]{1,64}`; ids are uuid hex).
@@ -52,6 +54,23 @@ impl Wakeups {
             group: group.into(),
             target_arn: target_arn.into(),
             role_arn: role_arn.into(),
+            dial_queue: None,
+        }
+    }
+
+    /// Wake the dialer at once through this queue (`dial_now`); without it only the tick and
+    /// the one-time schedules wake it.
+    pub fn with_dial_queue(mut self, queue: crate::adapters::sqs::DialQueue) -> Self {
+        self.dial_queue = Some(queue);
+        self
+    }
+
+    /// Ask the dialer to dial the campaign now (one SQS message, no delay). Without a queue,
+    /// nothing: the tick picks the campaign up.
+    pub async fn dial_now(&self, campaign_id: &str) -> Result<(), crate::adapters::sqs::QueueError> {
+        match &self.dial_queue {
+            Some(q) => q.send(campaign_id, 0).await,
+            None => Ok(()),
         }
     }
 

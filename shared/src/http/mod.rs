@@ -101,6 +101,12 @@ impl AppState {
                 DEFAULT_MAX_INLINE_FILE_BYTES,
             )?,
         };
+        // Start and resume wake the dialer at once through the dial queue (the tick is the
+        // safety net).
+        let wakeups = match optional("DIAL_QUEUE_URL") {
+            Some(url) => wakeups.with_dial_queue(crate::adapters::sqs::DialQueue::new(aws_sdk_sqs::Client::new(sdk), url)),
+            None => wakeups,
+        };
         Ok(Self::new(
             Deps {
                 repo,

@@ -676,7 +676,20 @@ pub async fn start(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, S
     }
     let c = transition(deps, owner, id, Action::Start, CampaignState::Pending).await?;
     wake_at_start(deps, &c).await;
+    dial_now_if_due(deps, &c).await;
     Ok((&c).into())
+}
+
+/// Start or resume with nothing in the way: wake the dialer at once (one dial message, no
+/// delay) instead of waiting for its next tick, which stays the safety net. The dialer starts
+/// a pending campaign whose time has come when the message arrives. Failure is logged only.
+async fn dial_now_if_due(deps: &Deps, c: &Campaign) {
+    if !matches!(c.state, CampaignState::Pending | CampaignState::Running) || !c.start_due(deps.clock.now()) {
+        return;
+    }
+    if let Err(e) = deps.wakeups.dial_now(&c.id).await {
+        tracing::warn!(campaign_id = %c.id, error = %e, "dial message not sent; the tick will dial the campaign");
+    }
 }
 
 /// A future start gets a one-time schedule. Failure is logged, not fatal: the dialer's
@@ -709,6 +722,7 @@ pub async fn resume(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, 
     if to == CampaignState::Pending {
         wake_at_start(deps, &c).await;
     }
+    dial_now_if_due(deps, &c).await;
     Ok((&c).into())
 }
 

@@ -200,8 +200,19 @@ impl Dialer {
 
     /// Dial the next due contact of a campaign as read by the caller. The read may be stale
     /// (paused or deleted since): the claim's conditions, not this copy, decide.
-    pub async fn dial(&self, c: Campaign) -> Result<DialOutcome, DialError> {
+    pub async fn dial(&self, mut c: Campaign) -> Result<DialOutcome, DialError> {
         let now = self.now();
+        if c.state == CampaignState::Pending && c.start_due(now) {
+            // Woken by Start: the campaign starts now rather than at the next tick.
+            match self.repo.transition(None, &c.id, &[CampaignState::Pending], CampaignState::Running, now, None).await {
+                Ok(updated) => {
+                    info!(campaign_id = %c.id, "campaign started");
+                    c = updated;
+                }
+                Err(RepoError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let campaign_id = c.id.as_str();
         if c.state != CampaignState::Running {
             return Ok(DialOutcome::NotRunning(c.state));
