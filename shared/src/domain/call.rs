@@ -161,6 +161,22 @@ mod tests {
         }
     }
 
+    /// Outcomes are stored and exported by name and read back by `parse`: each round-trips,
+    /// with the spellings users type in `retryable_outcomes`.
+    #[test]
+    fn outcomes_round_trip_by_name() {
+        use Outcome::*;
+        let all = [Completed, Busy, NoAnswer, Failed, Canceled, Machine];
+        let names: Vec<&str> = all.iter().map(|o| o.as_str()).collect();
+        assert_eq!(names, ["completed", "busy", "no-answer", "failed", "canceled", "machine"]);
+        for o in all {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Outcome::parse("cancelled"), Some(Canceled));
+        assert_eq!(Outcome::parse("no_answer"), Some(NoAnswer));
+        assert_eq!(Outcome::parse("answered"), None);
+    }
+
     #[test]
     fn machine_only_counts_with_detection_on() {
         assert_eq!(Outcome::of(CallStatus::Completed, Some("machine_start"), true), Some(Outcome::Machine));
