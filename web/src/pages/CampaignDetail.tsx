@@ -142,7 +142,7 @@ function Header({ c, onChanged }: { c: Campaign; onChanged: (c: Campaign) => voi
         <p role="status" class="notice">
           {displayState(c) === "scheduled"
             ? `Scheduled: calls start at ${fmtDate(c.settings.scheduled_start_time, c.settings.timezone)} (${c.settings.timezone}).`
-            : "Starting: the dialer picks the campaign up at its next pass (at most a minute)."}
+            : "Starting: the first calls are placed in a moment."}
         </p>
       )}
       {c.failure_reason && (
