@@ -25,7 +25,7 @@ impl Window {
 }
 
 /// A daily window `[start, end)` on the given ISO weekdays (1 = Monday), local to `tz`.
-fn daily_window(now: DateTime<Utc>, tz: Tz, days: &[u8], start: NaiveTime, end: NaiveTime) -> Window {
+pub(crate) fn daily_window(now: DateTime<Utc>, tz: Tz, days: &[u8], start: NaiveTime, end: NaiveTime) -> Window {
     let local = now.with_timezone(&tz);
     let today = local.date_naive();
     // Today's window, then the next 7 days: some allowed day is always within a week.
@@ -49,7 +49,7 @@ fn daily_window(now: DateTime<Utc>, tz: Tz, days: &[u8], start: NaiveTime, end: 
 
 /// The instant of a local wall-clock time. In a spring-forward gap the time does not exist:
 /// use the first instant after the gap. In a fall-back overlap, the earlier instant.
-fn resolve(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+pub(crate) fn resolve(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     let naive = date.and_time(time);
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
@@ -76,7 +76,7 @@ pub fn business_window(now: DateTime<Utc>, hours: &BusinessHours, tz: Tz) -> Win
     daily_window(now, tz, &hours.days, hours.start_time, hours.end_time)
 }
 
-const ALL_DAYS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
+pub(crate) const ALL_DAYS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
 
 /// The contact's own 08:00-21:00 window, every day.
 pub fn contact_window(now: DateTime<Utc>, tz: Tz) -> Window {

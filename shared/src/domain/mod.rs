@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod campaign;
+pub mod compliance;
 pub mod contact;
 pub mod error;
 pub mod hours;

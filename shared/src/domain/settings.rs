@@ -4,12 +4,16 @@
 //! specific error instead of a serde message); `Settings` is the validated value the rest of
 //! the system uses. Parse, don't validate: nothing downstream re-checks these rules.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::call::Outcome;
+use super::compliance::policy::{
+    FrequencyCap, FrequencyCapInput, RecipientHours, RecipientHoursInput, UnknownTimezone, validate_blocked_dates, validate_frequency_cap,
+    validate_recipient_hours, validate_unknown_timezone,
+};
 use super::error::FieldError;
 
 /// The most retries a campaign may ask for.
@@ -43,6 +47,15 @@ pub struct SettingsInput {
     pub phone_column: Option<String>,
     /// Explicit name column header (otherwise detected).
     pub name_column: Option<String>,
+    /// A number no source places in a time zone: "campaign" (use the campaign's zone, the
+    /// default) or "skip".
+    pub unknown_timezone: Option<String>,
+    /// The recipient's window in their own time; only stricter than 08:00-21:00.
+    pub recipient_hours: Option<RecipientHoursInput>,
+    /// Calls per number across the owner's campaigns (default 3 per 24 hours).
+    pub frequency_cap: Option<FrequencyCapInput>,
+    /// "YYYY-MM-DD" dates, in the campaign's time zone, on which nothing is dialed.
+    pub blocked_dates: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -86,6 +99,15 @@ pub struct Settings {
     pub machine_detection: bool,
     pub phone_column: Option<String>,
     pub name_column: Option<String>,
+    #[serde(default)]
+    pub unknown_timezone: UnknownTimezone,
+    #[serde(default)]
+    pub recipient_hours: RecipientHours,
+    #[serde(default)]
+    pub frequency_cap: FrequencyCap,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>, example = json!(["2026-12-25"]))]
+    pub blocked_dates: Vec<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -146,7 +168,7 @@ impl RetryPolicy {
     }
 }
 
-mod hhmm {
+pub(crate) mod hhmm {
     use chrono::NaiveTime;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -159,7 +181,7 @@ mod hhmm {
     }
 }
 
-fn parse_hhmm(s: &str) -> Option<NaiveTime> {
+pub(crate) fn parse_hhmm(s: &str) -> Option<NaiveTime> {
     let (h, m) = s.trim().split_once(':')?;
     if h.is_empty() || h.len() > 2 || m.len() != 2 {
         return None;
@@ -241,6 +263,10 @@ impl SettingsInput {
             machine_detection: self.machine_detection.unwrap_or(false),
             phone_column: self.phone_column.filter(|s| !s.trim().is_empty()),
             name_column: self.name_column.filter(|s| !s.trim().is_empty()),
+            unknown_timezone: validate_unknown_timezone(self.unknown_timezone)?,
+            recipient_hours: validate_recipient_hours(self.recipient_hours)?,
+            frequency_cap: validate_frequency_cap(self.frequency_cap)?,
+            blocked_dates: validate_blocked_dates(self.blocked_dates)?,
         })
     }
 }

@@ -1,0 +1,475 @@
+//! May this contact be called at this instant? Every rule gives a verdict as a value; the
+//! verdicts together give the decision (dial, wait until an instant, or skip with a reason),
+//! and they are the attempt's audit trail (invariant 12). Pure: the dialer and the dry run
+//! call the same function.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::location::{Location, Source, SourcedState};
+use super::policy::UnknownTimezone;
+use super::rules::{FEDERAL, state_rule};
+use crate::domain::hours::{ALL_DAYS, Window, business_window, daily_window, resolve};
+use crate::domain::settings::Settings;
+
+/// The rules a dial is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    BlockedDates,
+    BusinessHours,
+    UnknownTimezone,
+    RecipientWindow,
+    StateRule,
+    DoNotCall,
+    FrequencyCap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allowed,
+    Wait,
+    Skip,
+}
+
+/// One rule's verdict at the instant checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RuleCheck {
+    pub rule: Rule,
+    pub verdict: Verdict,
+    /// What was checked, in words (limits, zones, counts).
+    pub detail: String,
+    /// For `wait`: the earliest instant this rule allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A zone the contact may be in, with its local time at the instant checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ZoneAtCheck {
+    pub zone: String,
+    pub sources: Vec<Source>,
+    /// RFC 3339 local time in that zone.
+    pub local_time: String,
+}
+
+/// Why a call was (or was not) placed when it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Audit {
+    /// The instant the dialer used.
+    pub checked_at: DateTime<Utc>,
+    pub zones: Vec<ZoneAtCheck>,
+    pub states: Vec<SourcedState>,
+    pub rules: Vec<RuleCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Dial,
+    Wait(DateTime<Utc>),
+    Skip(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub decision: Decision,
+    pub audit: Audit,
+}
+
+/// What is known about the number's call history across the owner's campaigns.
+#[derive(Debug, Clone, Copy)]
+pub enum CapFacts<'a> {
+    /// Past call instants (epoch ms, any order).
+    History(&'a [i64]),
+    /// Not read here: the claim transaction holds the cap as its condition.
+    InClaim,
+}
+
+/// What is known about the owner's do-not-call list for the number.
+#[derive(Debug, Clone, Copy)]
+pub enum DncFacts {
+    Listed(bool),
+    /// Not read here: the claim transaction requires the list item to be absent.
+    InClaim,
+}
+
+/// The effective 24-hour cap for a contact: the campaign's, or a state's if stricter.
+pub fn cap_per_24h(settings: &Settings, location: &Location) -> u32 {
+    location
+        .states
+        .iter()
+        .filter_map(|s| state_rule(&s.state).and_then(|r| r.max_calls_per_24h))
+        .fold(settings.frequency_cap.per_24h, u32::min)
+}
+
+/// Cap check over a call history: `Ok((calls in 24 h, calls in 7 days))` or the instant the
+/// oldest counted call leaves the window. A call is counted while `t > now - window`.
+pub fn cap_check(
+    history_ms: &[i64],
+    now: DateTime<Utc>,
+    per_24h: u32,
+    per_7_days: Option<u32>,
+) -> Result<(u32, u32), DateTime<Utc>> {
+    let now_ms = now.timestamp_millis();
+    let mut recent: Vec<i64> = history_ms
+        .iter()
+        .copied()
+        .filter(|t| *t > now_ms - 7 * 86_400_000)
+        .collect();
+    recent.sort_unstable_by(|a, b| b.cmp(a));
+    let in_day = recent.iter().filter(|t| **t > now_ms - 86_400_000).count() as u32;
+    let mut until: Option<i64> = None;
+    if in_day >= per_24h
+        && let Some(t) = recent.get(per_24h.saturating_sub(1) as usize)
+    {
+        until = Some(t + 86_400_000);
+    }
+    if let Some(m) = per_7_days
+        && recent.len() as u32 >= m
+        && let Some(t) = recent.get(m.saturating_sub(1) as usize)
+    {
+        until = Some(until.map_or(t + 7 * 86_400_000, |u| u.max(t + 7 * 86_400_000)));
+    }
+    match until {
+        Some(ms) => Err(DateTime::from_timestamp_millis(ms).unwrap_or(now)),
+        None => Ok((in_day, recent.len() as u32)),
+    }
+}
+
+/// The recipient's effective daily window: the federal one, the campaign's (only stricter),
+/// and every stricter state rule of every plausible state.
+fn recipient_bounds(settings: &Settings, location: &Location) -> (NaiveTime, NaiveTime) {
+    let hour = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+    let mut start = hour(FEDERAL.start_hour).max(settings.recipient_hours.start_time);
+    let mut end = hour(FEDERAL.end_hour).min(settings.recipient_hours.end_time);
+    for s in &location.states {
+        if let Some(r) = state_rule(&s.state) {
+            start = start.max(hour(r.start_hour));
+            end = end.min(hour(r.end_hour));
+        }
+    }
+    (start, end)
+}
+
+fn blocked_window(now: DateTime<Utc>, tz: Tz, blocked: &[NaiveDate]) -> Window {
+    let mut date = now.with_timezone(&tz).date_naive();
+    if blocked.binary_search(&date).is_err() {
+        return Window::Open;
+    }
+    while blocked.binary_search(&date).is_ok() {
+        match date.succ_opt() {
+            Some(d) => date = d,
+            None => break,
+        }
+    }
+    Window::OpensAt(resolve(tz, date, NaiveTime::MIN))
+}
+
+/// The zones the recipient window is checked in (the campaign's when none is known and the
+/// setting says so), or `None` when the contact must be skipped.
+fn window_zones(settings: &Settings, location: &Location) -> Option<Vec<(Tz, Vec<Source>)>> {
+    let zones: Vec<(Tz, Vec<Source>)> = location
+        .zones
+        .iter()
+        .filter_map(|z| z.zone.parse::<Tz>().ok().map(|tz| (tz, z.sources.clone())))
+        .collect();
+    if !zones.is_empty() {
+        return Some(zones);
+    }
+    match settings.unknown_timezone {
+        UnknownTimezone::Campaign => Some(vec![(settings.timezone, vec![Source::Campaign])]),
+        UnknownTimezone::Skip => None,
+    }
+}
+
+fn hhmm(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+fn check(rule: Rule, w: Window, detail: String) -> RuleCheck {
+    match w {
+        Window::Open => RuleCheck {
+            rule,
+            verdict: Verdict::Allowed,
+            detail,
+            until: None,
+        },
+        Window::OpensAt(t) => RuleCheck {
+            rule,
+            verdict: Verdict::Wait,
+            detail,
+            until: Some(t),
+        },
+    }
+}
+
+/// All zones at once: open only when every zone is open; else the latest of their openings.
+fn all_zones(
+    now: DateTime<Utc>,
+    zones: &[(Tz, Vec<Source>)],
+    start: NaiveTime,
+    end: NaiveTime,
+) -> Window {
+    let mut at: Option<DateTime<Utc>> = None;
+    for (tz, _) in zones {
+        if let Window::OpensAt(t) = daily_window(now, *tz, &ALL_DAYS, start, end) {
+            at = Some(at.map_or(t, |a| a.max(t)));
+        }
+    }
+    at.map_or(Window::Open, Window::OpensAt)
+}
+
+/// The time rules together at an instant (business hours, blocked dates, the recipient window
+/// in every zone, the cap's earliest instant).
+fn time_window(
+    now: DateTime<Utc>,
+    s: &Settings,
+    zones: &[(Tz, Vec<Source>)],
+    bounds: (NaiveTime, NaiveTime),
+    not_before: Option<DateTime<Utc>>,
+) -> Window {
+    let mut at: Option<DateTime<Utc>> = not_before.filter(|t| *t > now);
+    for w in [
+        blocked_window(now, s.timezone, &s.blocked_dates),
+        business_window(now, &s.business_hours, s.timezone),
+        all_zones(now, zones, bounds.0, bounds.1),
+    ] {
+        if let Window::OpensAt(t) = w {
+            at = Some(at.map_or(t, |a| a.max(t)));
+        }
+    }
+    at.map_or(Window::Open, Window::OpensAt)
+}
+
+/// Steps to look for an instant where every time rule holds before calling the rules
+/// irreconcilable (zones too far apart for any common hour).
+const MAX_STEPS: usize = 64;
+
+/// The earliest instant at or after `now` when every time rule holds, if there is one.
+pub fn next_allowed(
+    now: DateTime<Utc>,
+    s: &Settings,
+    location: &Location,
+    not_before: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let zones = window_zones(s, location)?;
+    let bounds = recipient_bounds(s, location);
+    if bounds.1 <= bounds.0 {
+        return None;
+    }
+    let mut at = now;
+    for _ in 0..MAX_STEPS {
+        match time_window(at, s, &zones, bounds, not_before) {
+            Window::Open => return Some(at),
+            Window::OpensAt(t) if t > at => at = t,
+            Window::OpensAt(_) => at += Duration::minutes(1),
+        }
+    }
+    None
+}
+
+/// Every rule's verdict at `now`, and the decision they make together.
+pub fn evaluate(
+    now: DateTime<Utc>,
+    s: &Settings,
+    location: &Location,
+    caps: CapFacts<'_>,
+    dnc: DncFacts,
+) -> Evaluation {
+    let mut rules = Vec::with_capacity(7);
+    let tz = s.timezone;
+    rules.push(check(
+        Rule::BlockedDates,
+        blocked_window(now, tz, &s.blocked_dates),
+        format!(
+            "{} blocked date(s) in {}; today there is {}",
+            s.blocked_dates.len(),
+            tz.name(),
+            now.with_timezone(&tz).date_naive()
+        ),
+    ));
+    let bh = &s.business_hours;
+    rules.push(check(
+        Rule::BusinessHours,
+        business_window(now, bh, tz),
+        if bh.enabled {
+            format!(
+                "{}-{} on days {:?} in {}",
+                hhmm(bh.start_time),
+                hhmm(bh.end_time),
+                bh.days,
+                tz.name()
+            )
+        } else {
+            "no business hours set".to_string()
+        },
+    ));
+    let zones = window_zones(s, location);
+    let (start, end) = recipient_bounds(s, location);
+    let mut skip: Option<String> = None;
+    let audit_zones: Vec<ZoneAtCheck> = zones
+        .iter()
+        .flatten()
+        .map(|(z, sources)| ZoneAtCheck {
+            zone: z.name().to_string(),
+            sources: sources.clone(),
+            local_time: now
+                .with_timezone(z)
+                .format("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+        })
+        .collect();
+    match &zones {
+        None => {
+            let reason = "no time zone is known for this number (setting unknown_timezone: skip)"
+                .to_string();
+            rules.push(RuleCheck {
+                rule: Rule::UnknownTimezone,
+                verdict: Verdict::Skip,
+                detail: reason.clone(),
+                until: None,
+            });
+            skip = Some(reason);
+        }
+        Some(z) => {
+            if location.zones.is_empty() {
+                rules.push(RuleCheck {
+                    rule: Rule::UnknownTimezone,
+                    verdict: Verdict::Allowed,
+                    detail: format!("no source named a zone: the campaign's zone {} is used (setting unknown_timezone: campaign)", tz.name()),
+                    until: None,
+                });
+            }
+            let fed_start = NaiveTime::from_hms_opt(FEDERAL.start_hour, 0, 0)
+                .unwrap_or_default()
+                .max(s.recipient_hours.start_time);
+            let fed_end = NaiveTime::from_hms_opt(FEDERAL.end_hour, 0, 0)
+                .unwrap_or_default()
+                .min(s.recipient_hours.end_time);
+            rules.push(check(
+                Rule::RecipientWindow,
+                all_zones(now, z, fed_start, fed_end),
+                format!(
+                    "{}-{} local time in all {} zone(s)",
+                    hhmm(fed_start),
+                    hhmm(fed_end),
+                    z.len()
+                ),
+            ));
+            for st in &location.states {
+                if let Some(r) = state_rule(&st.state) {
+                    let (a, b) = (
+                        NaiveTime::from_hms_opt(r.start_hour, 0, 0).unwrap_or_default(),
+                        NaiveTime::from_hms_opt(r.end_hour, 0, 0).unwrap_or_default(),
+                    );
+                    rules.push(check(
+                        Rule::StateRule,
+                        all_zones(now, z, a, b),
+                        format!(
+                            "{}: {}-{} local time in all {} zone(s) ({})",
+                            r.jurisdiction,
+                            hhmm(a),
+                            hhmm(b),
+                            z.len(),
+                            r.source
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let per_24h = cap_per_24h(s, location);
+    let cap_rule = match s.frequency_cap.per_7_days {
+        Some(m) => format!(
+            "at most {per_24h} call(s) per 24 h and {m} per 7 days to this number across the owner's campaigns"
+        ),
+        None => format!(
+            "at most {per_24h} call(s) per 24 h to this number across the owner's campaigns"
+        ),
+    };
+    let mut cap_until = None;
+    rules.push(match caps {
+        CapFacts::InClaim => RuleCheck {
+            rule: Rule::FrequencyCap,
+            verdict: Verdict::Allowed,
+            detail: format!("{cap_rule}: held as a condition of the claim transaction"),
+            until: None,
+        },
+        CapFacts::History(h) => match cap_check(h, now, per_24h, s.frequency_cap.per_7_days) {
+            Ok((day, week)) => RuleCheck {
+                rule: Rule::FrequencyCap,
+                verdict: Verdict::Allowed,
+                detail: format!("{cap_rule}: {day} in the last 24 h, {week} in the last 7 days"),
+                until: None,
+            },
+            Err(t) => {
+                cap_until = Some(t);
+                RuleCheck {
+                    rule: Rule::FrequencyCap,
+                    verdict: Verdict::Wait,
+                    detail: format!("{cap_rule}: reached"),
+                    until: Some(t),
+                }
+            }
+        },
+    });
+    rules.push(match dnc {
+        DncFacts::InClaim => RuleCheck {
+            rule: Rule::DoNotCall,
+            verdict: Verdict::Allowed,
+            detail:
+                "not on the owner's do-not-call list: held as a condition of the claim transaction"
+                    .to_string(),
+            until: None,
+        },
+        DncFacts::Listed(false) => RuleCheck {
+            rule: Rule::DoNotCall,
+            verdict: Verdict::Allowed,
+            detail: "not on the owner's do-not-call list".to_string(),
+            until: None,
+        },
+        DncFacts::Listed(true) => {
+            let reason = "on the owner's do-not-call list".to_string();
+            skip.get_or_insert_with(|| reason.clone());
+            RuleCheck {
+                rule: Rule::DoNotCall,
+                verdict: Verdict::Skip,
+                detail: reason,
+                until: None,
+            }
+        }
+    });
+    if skip.is_none() && end <= start {
+        skip = Some(format!(
+            "the rules that apply leave no calling hours (window {}-{})",
+            hhmm(start),
+            hhmm(end)
+        ));
+    }
+    let decision = match skip {
+        Some(reason) => Decision::Skip(reason),
+        None if rules.iter().all(|r| r.verdict == Verdict::Allowed) => Decision::Dial,
+        None => match next_allowed(now, s, location, cap_until) {
+            Some(t) if t > now => Decision::Wait(t),
+            Some(_) => Decision::Dial,
+            None => Decision::Skip(format!(
+                "no hour is inside {}-{} local time in all of its {} possible zones at once",
+                hhmm(start),
+                hhmm(end),
+                location.zones.len()
+            )),
+        },
+    };
+    Evaluation {
+        decision,
+        audit: Audit {
+            checked_at: now,
+            zones: audit_zones,
+            states: location.states.clone(),
+            rules,
+        },
+    }
+}
