@@ -230,6 +230,7 @@ const KNOWN_ENV: &[&str] = &[
     "TWILIO_FROM_NUMBER",
     "TWILIO_SECRET_ARN",
     "TWILIO_API_BASE",
+    "OPTOUT_SECRET_ARN",
     "RUST_LOG",
     "AWS_LAMBDA_LOG_FORMAT",
 ];
@@ -242,6 +243,7 @@ const READ_BY_LIBRARY: &[(&str, &str)] = &[("RUST_LOG", "from_default_env")];
 /// replaced by something the template provides.
 const LOCAL_ONLY: &[(&str, &str)] = &[
     ("TWILIO_AUTH_TOKEN", "on AWS the token comes from the secret named by TWILIO_SECRET_ARN"),
+    ("OPTOUT_SECRET", "on AWS the opt-out key comes from the secret named by OPTOUT_SECRET_ARN"),
     ("AWS_ENDPOINT_URL", "the local emulator"),
     ("AWS_ENDPOINT_URL_DYNAMODB", "the local DynamoDB (dynoxide); unset on AWS"),
     ("LOCAL_DYNAMODB_PORT", "the local DynamoDB's port"),
@@ -387,12 +389,12 @@ fn dial_queue_outlives_the_dialer_and_reports_item_failures() {
 }
 
 #[test]
-fn only_health_and_twilio_routes_are_open() {
+fn only_health_twilio_and_opt_out_routes_are_open() {
     let t = template();
     for (id, r) in resources_of_type(&t, "AWS::ApiGatewayV2::Route") {
         let key = r["Properties"]["RouteKey"].as_str().expect("RouteKey");
         let path = key.split_whitespace().nth(1).unwrap_or(key);
-        let open = path == "/health" || path.starts_with("/twilio/");
+        let open = path == "/health" || path.starts_with("/twilio/") || key == "POST /dnc/opt-out";
         let auth = r["Properties"]["AuthorizationType"].as_str().unwrap_or("NONE");
         assert_eq!(auth, if open { "NONE" } else { "JWT" }, "{id} ({key})");
     }
@@ -403,7 +405,9 @@ fn no_wildcard_resources_and_the_secret_has_its_readers_only() {
     let t = template();
     for (id, props) in functions(&t) {
         let reads_secret = env_of(props).contains("TWILIO_SECRET_ARN");
+        let reads_optout = env_of(props).contains("OPTOUT_SECRET_ARN");
         let mut grants_secret = false;
+        let mut grants_optout = false;
         for policy in props["Policies"].as_array().map(|v| v.as_slice()).unwrap_or_default() {
             for st in policy["Statement"].as_array().map(|v| v.as_slice()).unwrap_or_default() {
                 let actions: Vec<&str> = match &st["Action"] {
@@ -420,12 +424,17 @@ fn no_wildcard_resources_and_the_secret_has_its_readers_only() {
                     assert!(!resources.iter().any(|r| r == "*"), "{id}: {actions:?} on Resource \"*\"");
                 }
                 if actions.contains(&"secretsmanager:GetSecretValue") {
-                    assert_eq!(resources, vec![json!({"Ref": "TwilioSecretArn"})], "{id}: the secret policy must name only the Twilio secret");
-                    grants_secret = true;
+                    if resources == vec![json!({"Ref": "OptOutSecretArn"})] {
+                        grants_optout = true;
+                    } else {
+                        assert_eq!(resources, vec![json!({"Ref": "TwilioSecretArn"})], "{id}: a secret statement must name exactly one secret, the Twilio or the opt-out one");
+                        grants_secret = true;
+                    }
                 }
             }
         }
         assert_eq!(reads_secret, grants_secret, "{id}: TWILIO_SECRET_ARN set = {reads_secret}, GetSecretValue granted = {grants_secret}");
+        assert_eq!(reads_optout, grants_optout, "{id}: OPTOUT_SECRET_ARN set = {reads_optout}, GetSecretValue on it granted = {grants_optout}");
         if reads_secret {
             assert!(props["Layers"].as_array().is_some_and(|l| !l.is_empty()), "{id}: reads the secret through the extension layer, which it lacks");
         }

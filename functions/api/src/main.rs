@@ -56,6 +56,15 @@ async fn main() -> Result<(), lambda_http::Error> {
             state
         }
     };
+    // ---- The voice gateway's opt-out (POST /dnc/opt-out); without its secret the route answers 503.
+    let state = match shared::http::optout::OptOutSecret::from_env() {
+        Ok(Some(secret)) => state.with_optout(secret),
+        Ok(None) => {
+            tracing::warn!("opt-out secret not configured (OPTOUT_SECRET_ARN or OPTOUT_SECRET)");
+            state
+        }
+        Err(e) => return Err(e.into()),
+    };
     if on_lambda {
         lambda_http::run(shared::http::router(state)).await
     } else {

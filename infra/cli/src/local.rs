@@ -14,6 +14,7 @@ use shared::adapters::dynamodb::{Repo, schema};
 use shared::adapters::s3::Blobs;
 use shared::adapters::scheduler::Wakeups;
 use shared::adapters::sqs::{DialMessage, DialQueue};
+use shared::http::optout::OptOutSecret;
 use shared::http::twilio::Webhooks;
 use shared::http::{ApiLimits, AppState, Auth, router};
 use shared::ports::{Clock, SystemClock, Telephony};
@@ -44,6 +45,8 @@ pub struct LocalOptions {
     /// The simulator's time scale (1.0 = real time).
     pub sim_time_scale: f64,
     pub jwt_secret: String,
+    /// The key the voice gateway signs `POST /dnc/opt-out` with.
+    pub optout_secret: String,
     pub voice_gateway_url: String,
     pub from_number: String,
     pub lease: Duration,
@@ -65,6 +68,9 @@ pub struct LocalOptions {
     pub max_inline_file_bytes: u64,
 }
 
+/// The dev server's opt-out signing key (`POST /dnc/opt-out`); never used on AWS.
+pub const DEFAULT_OPTOUT_SECRET: &str = "local-optout-secret-not-for-production";
+
 impl Default for LocalOptions {
     fn default() -> Self {
         Self {
@@ -79,6 +85,7 @@ impl Default for LocalOptions {
             twilio_api_base: None,
             sim_time_scale: 1.0,
             jwt_secret: shared::http::auth::DEFAULT_LOCAL_SECRET.into(),
+            optout_secret: DEFAULT_OPTOUT_SECRET.into(),
             voice_gateway_url: "wss://voice-gateway.invalid/stream".into(),
             from_number: "+15005550006".into(),
             lease: Duration::from_secs(300),
@@ -189,7 +196,8 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
         credentials,
         public_base_url: base_url.clone(),
         voice_gateway_url: opts.voice_gateway_url.clone(),
-    });
+    })
+    .with_optout(OptOutSecret::fixed(opts.optout_secret.clone()));
     let state = state.with_limits(ApiLimits { max_inline_file_bytes: opts.max_inline_file_bytes });
     let mut app = router(state);
     if let Some(dir) = &opts.web_dir {

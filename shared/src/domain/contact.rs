@@ -67,6 +67,9 @@ pub struct Contact {
     pub metadata: BTreeMap<String, String>,
     /// IANA timezone of the contact, when it could be resolved.
     pub timezone: Option<String>,
+    /// Every plausible zone and US state, each with its sources (number, timezone, ZIP or state
+    /// column). The recipient window must hold in all of the zones.
+    pub location: super::compliance::Location,
     pub state: ContactState,
     pub attempts: u32,
     pub next_attempt_at: Option<DateTime<Utc>>,

@@ -98,7 +98,7 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
     }
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -116,7 +116,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn body_error(e: BytesRejection) -> ApiError {
+pub(crate) fn body_error(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::too_large("the body is too large")
     } else {
@@ -259,11 +259,11 @@ fn digest(route: &str, parts: &[&[u8]]) -> String {
 }
 
 /// The parts of a multipart upload this API reads.
-struct Upload {
-    file_name: Option<String>,
-    file: Option<Bytes>,
-    settings: Option<String>,
-    text: HashMap<String, String>,
+pub(crate) struct Upload {
+    pub(crate) file_name: Option<String>,
+    pub(crate) file: Option<Bytes>,
+    pub(crate) settings: Option<String>,
+    pub(crate) text: HashMap<String, String>,
 }
 
 fn multipart_error(e: MultipartError, max: u64) -> ApiError {
@@ -287,7 +287,7 @@ fn too_large_file(max: u64) -> ApiError {
 
 const MAX_TEXT_PART: usize = 64 * 1024;
 
-async fn read_multipart(
+pub(crate) async fn read_multipart(
     mp: Result<Multipart, MultipartRejection>,
     max: u64,
 ) -> Result<Upload, ApiError> {
@@ -336,7 +336,7 @@ async fn read_multipart(
     Ok(up)
 }
 
-fn missing(field: &str, what: &str) -> ApiError {
+pub(crate) fn missing(field: &str, what: &str) -> ApiError {
     ApiError::bad_request(
         "missing_field",
         format!("the {field} part is required: {what}"),

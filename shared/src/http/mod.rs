@@ -4,9 +4,11 @@
 pub mod agents;
 pub mod auth;
 pub mod campaigns;
+pub mod dnc;
 pub mod error;
 pub mod history;
 pub mod openapi;
+pub mod optout;
 pub mod plain;
 pub mod twilio;
 
@@ -49,6 +51,8 @@ pub struct AppState {
     pub limits: ApiLimits,
     /// The Twilio webhooks' dependencies; `None` where the function serves no webhooks.
     pub twilio: Option<std::sync::Arc<twilio::Webhooks>>,
+    /// The opt-out route's signing secret; `None` where it is not configured (503).
+    pub optout: Option<std::sync::Arc<optout::OptOutSecret>>,
 }
 
 impl AppState {
@@ -58,7 +62,13 @@ impl AppState {
             auth,
             limits: ApiLimits::default(),
             twilio: None,
+            optout: None,
         }
+    }
+
+    pub fn with_optout(mut self, secret: optout::OptOutSecret) -> Self {
+        self.optout = Some(std::sync::Arc::new(secret));
+        self
     }
 
     pub fn with_twilio(mut self, webhooks: twilio::Webhooks) -> Self {
@@ -157,6 +167,11 @@ pub fn router(state: AppState) -> Router {
         .route("/campaigns/{id}/export.csv", get(campaigns::export_csv))
         .route("/agents", get(agents::list).post(agents::create))
         .route("/agents/{id}", get(agents::get))
+        .route("/dnc", get(dnc::list).post(dnc::add))
+        .route("/dnc/upload", post(dnc::upload).layer(upload_limit.clone()))
+        // Signed by the voice gateway instead of a user's token (optout.rs).
+        .route("/dnc/opt-out", post(optout::opt_out))
+        .route("/dnc/{phone}", get(dnc::lookup).delete(dnc::remove))
         // ---- Twilio webhooks: /twilio/status and /twilio/voice (lead engineer, http/twilio.rs).
         // No `User` there: they are authenticated by X-Twilio-Signature.
         .merge(twilio::routes())

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, campaigns, history};
+use super::{agents, campaigns, dnc, history, optout};
 
 struct BearerAuth;
 
@@ -51,12 +51,19 @@ impl Modify for BearerAuth {
         agents::create,
         agents::list,
         agents::get,
+        dnc::list,
+        dnc::add,
+        dnc::lookup,
+        dnc::remove,
+        dnc::upload,
+        optout::opt_out,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "campaigns", description = "Create, inspect, run and export campaigns"),
         (name = "agents", description = "The voice agents campaigns use"),
+        (name = "do-not-call", description = "The caller's do-not-call list, honoured at dial time, and the voice gateway's opt-out"),
         (name = "meta", description = "Health and this document"),
     )
 )]

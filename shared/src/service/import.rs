@@ -145,6 +145,9 @@ pub async fn fail_import(repo: &Repo, campaign_id: &str, token: &str, reason: &s
     }
 }
 
+/// Why a contact already on the owner's do-not-call list at import is skipped.
+pub const DNC_SKIP_REASON: &str = "on the owner's do-not-call list at import";
+
 /// Write the parsed contacts and record the report and counters on the campaign.
 pub async fn import_parsed(repo: &Repo, campaign_id: &str, parsed: &Parsed, now: DateTime<Utc>) -> Result<ImportOutcome, ImportServiceError> {
     let token = uuid::Uuid::new_v4().to_string();
@@ -219,6 +222,9 @@ async fn write_and_finish(
         // exactly the new file's contacts.
         write_requests += repo.delete_campaign_children(campaign_id).await?.requests;
     }
+    // Numbers already on the owner's do-not-call list are stored skipped, with the reason.
+    let phones: Vec<String> = parsed.contacts.iter().map(|c| c.phone.clone()).collect();
+    let listed = repo.dnc_listed(&before.owner, &phones).await?;
     for (i, chunk) in parsed.contacts.chunks(CHUNK).enumerate() {
         if let (Some(etag), true) = (etag, i > 0) {
             match lease_view(repo, campaign_id, token, etag).await? {
@@ -227,11 +233,15 @@ async fn write_and_finish(
                 LeaseView::Lost => return Err(ImportServiceError::Busy),
             }
         }
-        let stats = repo.put_contacts_from(campaign_id, (i * CHUNK) as u64, chunk).await?;
+        let stats = repo.put_contacts_from(campaign_id, (i * CHUNK) as u64, chunk, &listed, DNC_SKIP_REASON).await?;
         write_requests += stats.requests;
     }
     let total = parsed.contacts.len() as u64;
-    let report = serde_json::to_value(&parsed.report).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+    let skipped = listed.len() as u64;
+    let mut report = serde_json::to_value(&parsed.report).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+    if let Some(map) = report.as_object_mut() {
+        map.insert("do_not_call_skipped".into(), serde_json::json!(skipped));
+    }
     let report_item: AttributeValue = serde_dynamo::to_attribute_value(report).map_err(RepoError::from)?;
     let mut names: HashMap<String, String> = HashMap::new();
     for (k, v) in [
@@ -262,8 +272,8 @@ async fn write_and_finish(
         .key(PK, s(campaign_pk(campaign_id)))
         .key(SK, s(META))
         .update_expression(
-            "SET #is = :imported, #report = :report, #total = :total, #pending = :total, #calling = :zero, \
-             #retrying = :zero, #completed = :zero, #failed = :zero, #skipped = :zero, #updated = :now",
+            "SET #is = :imported, #report = :report, #total = :total, #pending = :pending, #calling = :zero, \
+             #retrying = :zero, #completed = :zero, #failed = :zero, #skipped = :skipped, #updated = :now",
         )
         .condition_expression(condition)
         .set_expression_attribute_names(Some(names))
@@ -271,6 +281,8 @@ async fn write_and_finish(
         .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
         .expression_attribute_values(":report", report_item)
         .expression_attribute_values(":total", n(total))
+        .expression_attribute_values(":pending", n(total - skipped))
+        .expression_attribute_values(":skipped", n(skipped))
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":now", n(to_ms(now)))
         .expression_attribute_values(":tok", s(token));

@@ -4,3 +4,4 @@ pub mod dial;
 pub mod watchdog;
 pub mod campaigns;
 pub mod history;
+pub mod dnc;

@@ -302,10 +302,22 @@ async fn fetch(
             "static credentials were not initialised".into(),
         ));
     };
+    let body = extension_get(secret_id, endpoint, session_token.as_deref(), http).await?;
+    parse_secret(&body, account_sid.as_deref(), from_number.as_deref())
+}
+
+/// GetSecretValue through the Parameters and Secrets Lambda Extension: the response body
+/// (JSON with `SecretString`). Also used for the opt-out route's signing secret.
+pub(crate) async fn extension_get(
+    secret_id: &str,
+    endpoint: &str,
+    session_token: Option<&str>,
+    http: &reqwest::Client,
+) -> Result<String, CredentialError> {
     // The extension needs the function's session token, and may answer "not ready" for a
     // moment after a cold start, so a few short retries.
     let token = session_token
-        .clone()
+        .map(str::to_string)
         .or_else(|| config::optional("AWS_SESSION_TOKEN"))
         .ok_or_else(|| {
             CredentialError::Unavailable("AWS_SESSION_TOKEN is not set (not on Lambda?)".into())
@@ -318,7 +330,7 @@ async fn fetch(
         }
         let sent = http
             .get(&url)
-            .query(&[("secretId", secret_id.as_str())])
+            .query(&[("secretId", secret_id)])
             .header("X-Aws-Parameters-Secrets-Token", &token)
             .timeout(Duration::from_secs(3))
             .send()
@@ -346,7 +358,7 @@ async fn fetch(
             }
             continue;
         }
-        return parse_secret(&body, account_sid.as_deref(), from_number.as_deref());
+        return Ok(body);
     }
     Err(CredentialError::Unavailable(last))
 }

@@ -47,7 +47,8 @@ pub fn backoff(round: u32) -> Duration {
 }
 
 impl Repo {
-    /// The item of a freshly imported contact: pending, due at once, in the work queue.
+    /// The item of a freshly imported contact: pending, due at once, in the work queue, with
+    /// its plausible zones and states (`domain::compliance::locate`).
     pub fn new_contact_record(campaign_id: &str, seq: u64, c: &ParsedContact) -> ContactRecord {
         ContactRecord {
             pk: campaign_pk(campaign_id),
@@ -60,6 +61,7 @@ impl Repo {
             name: c.name.clone(),
             metadata: c.metadata.clone(),
             tz: c.timezone.clone(),
+            location: Some(crate::domain::compliance::locate(&c.phone, &c.metadata)),
             state: ContactState::Pending,
             attempts: 0,
             claim: 0,
@@ -79,16 +81,32 @@ impl Repo {
     /// the import fails loudly instead of losing contacts). Puts are idempotent: a contact's key
     /// is its E.164 number, so writing the same file twice leaves the same items.
     pub async fn put_contacts(&self, campaign_id: &str, contacts: &[ParsedContact]) -> Result<BulkStats, RepoError> {
-        self.put_contacts_from(campaign_id, 0, contacts).await
+        self.put_contacts_from(campaign_id, 0, contacts, &std::collections::HashSet::new(), "").await
     }
 
     /// [`Self::put_contacts`] for a slice of the file whose first contact has position `first_seq`
-    /// (an import writes in chunks and checks between them whether it was superseded).
-    pub async fn put_contacts_from(&self, campaign_id: &str, first_seq: u64, contacts: &[ParsedContact]) -> Result<BulkStats, RepoError> {
+    /// (an import writes in chunks and checks between them whether it was superseded). Numbers
+    /// in `skip` are stored skipped with `reason` (not in the work queue): contacts already on the
+    /// owner's do-not-call list at import.
+    pub async fn put_contacts_from(
+        &self,
+        campaign_id: &str,
+        first_seq: u64,
+        contacts: &[ParsedContact],
+        skip: &std::collections::HashSet<String>,
+        reason: &str,
+    ) -> Result<BulkStats, RepoError> {
         let mut requests = Vec::with_capacity(contacts.len());
         for (i, c) in contacts.iter().enumerate() {
             let seq = first_seq + i as u64;
-            let item = serde_dynamo::to_item(Self::new_contact_record(campaign_id, seq, c))?;
+            let mut record = Self::new_contact_record(campaign_id, seq, c);
+            if skip.contains(&c.phone) {
+                record.state = ContactState::Skipped;
+                record.failure_reason = Some(reason.to_string());
+                record.gsi3pk = None;
+                record.gsi3sk = None;
+            }
+            let item = serde_dynamo::to_item(record)?;
             requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(sdk_build)?).build());
         }
         self.write_all(requests).await

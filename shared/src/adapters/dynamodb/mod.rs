@@ -6,6 +6,7 @@
 pub mod campaigns;
 pub mod contacts;
 pub mod dial;
+pub mod dnc;
 pub mod error;
 pub mod history;
 pub mod keys;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::error::RepoError;
+use crate::domain::compliance::Location;
 use crate::domain::{
     AgentSnapshot, CallTotals, Campaign, CampaignState, Contact, ContactState, Counters, ImportState, Outcome, Settings,
 };
@@ -230,6 +231,9 @@ pub struct ContactRecord {
     pub metadata: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tz: Option<String>,
+    /// Plausible zones and states with their sources, computed at import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     pub state: ContactState,
     /// Charged attempts (what the retry policy counts); a released claim gives its charge back.
     #[serde(default)]
@@ -257,6 +261,7 @@ pub struct ContactRecord {
 
 impl From<ContactRecord> for Contact {
     fn from(r: ContactRecord) -> Self {
+        let location = r.location.unwrap_or_else(|| crate::domain::compliance::locate(&r.phone, &r.metadata));
         Contact {
             campaign_id: r.campaign_id,
             phone: r.phone,
@@ -265,6 +270,7 @@ impl From<ContactRecord> for Contact {
             name: r.name,
             metadata: r.metadata,
             timezone: r.tz,
+            location,
             state: r.state,
             attempts: r.attempts,
             next_attempt_at: (r.next_attempt_ms > 0).then(|| from_ms(r.next_attempt_ms)),

@@ -1,0 +1,236 @@
+//! The owner's do-not-call list: one item per number, `U#<owner>` / `DNC#<e164>`. The claim
+//! transaction checks that no such item exists (invariant 11); these methods keep the list.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, PutRequest, WriteRequest};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::{RepoError, classify};
+use super::keys::*;
+use super::records::{from_ms, parse_item, to_ms};
+use super::contacts::BulkStats;
+use super::{Repo, s};
+
+pub const DNC_PREFIX: &str = "DNC#";
+
+/// How a number joined the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DncSource {
+    /// Added through `POST /dnc`.
+    Api,
+    /// A line of a bulk upload.
+    Upload,
+    /// The person asked during a call (the voice gateway's opt-out).
+    OptOut,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DncRecord {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub owner: String,
+    pub phone: String,
+    pub source: DncSource,
+    pub added_ms: i64,
+    /// The campaign of the call in which the person opted out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+}
+
+/// A number on the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DncEntry {
+    /// E.164.
+    pub phone: String,
+    pub source: DncSource,
+    pub added_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+}
+
+impl From<DncRecord> for DncEntry {
+    fn from(r: DncRecord) -> Self {
+        DncEntry { phone: r.phone, source: r.source, added_at: from_ms(r.added_ms), campaign_id: r.campaign_id }
+    }
+}
+
+fn record(owner: &str, phone: &str, source: DncSource, now: DateTime<Utc>, campaign_id: Option<&str>) -> DncRecord {
+    DncRecord {
+        pk: user_pk(owner),
+        sk: dnc_sk(phone),
+        entity: "dnc".into(),
+        owner: owner.to_string(),
+        phone: phone.to_string(),
+        source,
+        added_ms: to_ms(now),
+        campaign_id: campaign_id.map(str::to_string),
+    }
+}
+
+fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, RepoError> {
+    r.map_err(|e| RepoError::Sdk(e.to_string()))
+}
+
+impl Repo {
+    /// Add a number. Idempotent: a number already listed keeps its first entry, which is
+    /// returned with `false`.
+    pub async fn dnc_add(
+        &self,
+        owner: &str,
+        phone: &str,
+        source: DncSource,
+        now: DateTime<Utc>,
+        campaign_id: Option<&str>,
+    ) -> Result<(DncEntry, bool), RepoError> {
+        let rec = record(owner, phone, source, now, campaign_id);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(&rec)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok((rec.into(), true)),
+            Err(e) => match classify(e) {
+                RepoError::Conflict => match self.dnc_get(owner, phone).await? {
+                    Some(existing) => Ok((existing, false)),
+                    // Removed between the two requests: try once more.
+                    None => Box::pin(self.dnc_add(owner, phone, source, now, campaign_id)).await,
+                },
+                other => Err(other),
+            },
+        }
+    }
+
+    pub async fn dnc_get(&self, owner: &str, phone: &str) -> Result<Option<DncEntry>, RepoError> {
+        Ok(self.get_record::<DncRecord>(user_pk(owner), dnc_sk(phone)).await?.map(Into::into))
+    }
+
+    /// Remove a number; `Ok(false)` when it was not listed.
+    pub async fn dnc_remove(&self, owner: &str, phone: &str) -> Result<bool, RepoError> {
+        let r = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(user_pk(owner)))
+            .key(SK, s(dnc_sk(phone)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(e) {
+                RepoError::Conflict => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// One page of the owner's list, in number order. `Err(NotFound)` for a foreign cursor.
+    pub async fn dnc_list(&self, owner: &str, limit: u32, cursor: Option<&str>) -> Result<(Vec<DncEntry>, Option<String>), RepoError> {
+        let start = match cursor {
+            None => None,
+            Some(c) => Some(decode_cursor(c).ok_or(RepoError::NotFound)?),
+        };
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(user_pk(owner)))
+            .expression_attribute_values(":p", s(DNC_PREFIX))
+            .limit(limit.clamp(1, 1000) as i32);
+        if let Some(phone) = start {
+            q = q.exclusive_start_key(PK, s(user_pk(owner))).exclusive_start_key(SK, s(dnc_sk(&phone)));
+        }
+        let page = q.send().await.map_err(classify)?;
+        let entries = page
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| parse_item::<DncRecord>(i).map(DncEntry::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = page
+            .last_evaluated_key
+            .and_then(|k| k.get(SK).and_then(|v| v.as_s().ok()).cloned())
+            .and_then(|sk| sk.strip_prefix(DNC_PREFIX).map(encode_cursor));
+        Ok((entries, next))
+    }
+
+    /// Add many numbers (a bulk upload): BatchWriteItem with the same retries as an import.
+    /// A number already listed is overwritten with the upload's entry (same key, same meaning).
+    pub async fn dnc_add_many(&self, owner: &str, phones: &[String], now: DateTime<Utc>) -> Result<BulkStats, RepoError> {
+        let mut requests = Vec::with_capacity(phones.len());
+        for p in phones {
+            let item = serde_dynamo::to_item(record(owner, p, DncSource::Upload, now, None))?;
+            requests.push(WriteRequest::builder().put_request(build(PutRequest::builder().set_item(Some(item)).build())?).build());
+        }
+        self.write_all(requests).await
+    }
+
+    /// Which of `phones` are on the owner's list (BatchGetItem, 100 keys a request, strongly
+    /// consistent; unprocessed keys retried).
+    pub async fn dnc_listed(&self, owner: &str, phones: &[String]) -> Result<HashSet<String>, RepoError> {
+        let mut listed = HashSet::new();
+        for chunk in phones.chunks(100) {
+            let mut keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|p| HashMap::from([(PK.to_string(), s(user_pk(owner))), (SK.to_string(), s(dnc_sk(p)))]))
+                .collect();
+            for round in 0..8u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                if round > 0 {
+                    tokio::time::sleep(super::contacts::backoff(round)).await;
+                }
+                let ka = build(KeysAndAttributes::builder().set_keys(Some(keys.clone())).consistent_read(true).build())?;
+                let out = self.client.batch_get_item().request_items(self.table.clone(), ka).send().await.map_err(classify)?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    if let Some(AttributeValue::S(p)) = item.get("phone") {
+                        listed.insert(p.clone());
+                    }
+                }
+                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(RepoError::Throttled(format!("{} do-not-call lookups still unprocessed", keys.len())));
+            }
+        }
+        Ok(listed)
+    }
+
+    /// The claim's condition: the owner's list has no item for the number (invariant 11).
+    pub fn dnc_absent_check(&self, owner: &str, phone: &str) -> Result<ConditionCheck, RepoError> {
+        build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_pk(owner)))
+                .key(SK, s(dnc_sk(phone)))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build(),
+        )
+    }
+}
+
+fn encode_cursor(phone: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(phone)
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
+    let p = String::from_utf8(raw).ok()?;
+    (p.starts_with('+') && p.len() <= 16 && p.bytes().skip(1).all(|b| b.is_ascii_digit())).then_some(p)
+}
