@@ -168,7 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agents", get(agents::list).post(agents::create))
         .route("/agents/{id}", get(agents::get))
         .route("/dnc", get(dnc::list).post(dnc::add))
-        .route("/dnc/upload", post(dnc::upload).layer(upload_limit.clone()))
+        .route("/dnc/upload", post(dnc::upload).layer(upload_limit))
         // Signed by the voice gateway instead of a user's token (optout.rs).
         .route("/dnc/opt-out", post(optout::opt_out))
         .route("/dnc/{phone}", get(dnc::lookup).delete(dnc::remove))

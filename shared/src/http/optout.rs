@@ -194,6 +194,7 @@ pub async fn opt_out(State(st): State<AppState>, headers: HeaderMap, body: Bytes
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -262,6 +262,7 @@ const STATE_NAMES: [(&str, &str); 56] = [
 ];
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

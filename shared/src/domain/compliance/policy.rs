@@ -177,6 +177,7 @@ pub fn validate_blocked_dates(v: Option<Vec<String>>) -> Result<Vec<NaiveDate>, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

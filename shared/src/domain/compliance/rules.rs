@@ -80,6 +80,7 @@ pub fn state_rule(state: &str) -> Option<&'static CallingRule> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

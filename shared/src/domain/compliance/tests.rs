@@ -1,4 +1,5 @@
 //! The rules at chosen instants, DST transitions included.
+#![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::collections::BTreeMap;
