@@ -225,6 +225,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dnc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's do-not-call list, in number order. */
+        get: operations["list"];
+        put?: never;
+        /** Add a number to the caller's list (idempotent: 200 with the existing entry if listed). */
+        post: operations["add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dnc/opt-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The voice gateway's opt-out: the number joins the campaign owner's do-not-call list at once. */
+        post: operations["opt_out"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dnc/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add every valid number of a file (CSV, XLSX, TXT; the contact parser) to the caller's list. */
+        post: operations["upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dnc/{phone}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Look a number up on the caller's list. */
+        get: operations["lookup"];
+        put?: never;
+        post?: never;
+        /** Remove a number from the caller's list. */
+        delete: operations["remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -430,6 +500,53 @@ export interface components {
             invalid: number;
             report: components["schemas"]["ImportReport"];
         };
+        /** @description A number on the list. */
+        DncEntry: {
+            /** Format: date-time */
+            added_at: string;
+            campaign_id?: string | null;
+            /** @description E.164. */
+            phone: string;
+            source: components["schemas"]["DncSource"];
+        };
+        /** @description `POST /dnc`. */
+        DncInput: {
+            /** @description Region for a number written without a country code (default US). */
+            default_region?: string | null;
+            /** @description A phone number, E.164 or national. */
+            phone?: string | null;
+        };
+        /** @description A page of the list. */
+        DncPage: {
+            items: components["schemas"]["DncEntry"][];
+            /** @description Pass as `cursor` for the next page; absent on the last one. */
+            next_cursor?: string | null;
+        };
+        /**
+         * @description How a number joined the list.
+         * @enum {string}
+         */
+        DncSource: "api" | "upload" | "opt_out";
+        /** @description `multipart/form-data` of `POST /dnc/upload`. */
+        DncUploadForm: {
+            default_region?: string | null;
+            /**
+             * Format: binary
+             * @description CSV, XLSX or TXT, read by the same parser as contact files.
+             */
+            file: string;
+            phone_column?: string | null;
+        };
+        /** @description What a bulk upload did. */
+        DncUploadReport: {
+            /**
+             * Format: int64
+             * @description Numbers now on the list from this file.
+             */
+            added: number;
+            /** @description The parser's report: rows, duplicates, invalid rows with their row numbers. */
+            report: components["schemas"]["ImportReport"];
+        };
         /** @description `POST /campaigns`: the draft and where to upload its file. */
         DraftCreated: {
             campaign: components["schemas"]["CampaignView"];
@@ -450,6 +567,25 @@ export interface components {
             /** @description For a person: what is wrong and what to do. */
             message: string;
             state?: null | components["schemas"]["CampaignState"];
+        };
+        /** @description Calls to one number across all of an owner's campaigns. */
+        FrequencyCap: {
+            /**
+             * Format: int32
+             * @description At most this many calls in a rolling 24 hours (default 3).
+             */
+            per_24h: number;
+            /**
+             * Format: int32
+             * @description Optionally at most this many in a rolling 7 days.
+             */
+            per_7_days?: number | null;
+        };
+        FrequencyCapInput: {
+            /** Format: int64 */
+            per_24h?: number | null;
+            /** Format: int64 */
+            per_7_days?: number | null;
         };
         Health: {
             status: string;
@@ -494,6 +630,13 @@ export interface components {
             /** @description The parser's report (rows, imported, duplicates, invalid, row errors), once imported. */
             report?: Record<string, never> | null;
             state: components["schemas"]["ImportState"];
+        };
+        /** @description The opt-out's body. */
+        OptOutRequest: {
+            /** @description The campaign of the call (its owner's list gets the number). */
+            campaign_id: string;
+            /** @description The number called, E.164. */
+            phone: string;
         };
         /**
          * @description What a finished attempt amounted to.
@@ -545,6 +688,20 @@ export interface components {
             row: number;
             timezone?: string | null;
         };
+        /** @description The recipient's own window, in their local time, inside 08:00-21:00. */
+        RecipientHours: {
+            /** @example 21:00 */
+            end_time: string;
+            /** @example 08:00 */
+            start_time: string;
+        };
+        /** @description The request's shape (every field optional; errors name the field). */
+        RecipientHoursInput: {
+            /** @description "HH:MM", not after 21:00. */
+            end_time?: string | null;
+            /** @description "HH:MM", not before 08:00. */
+            start_time?: string | null;
+        };
         RetryPolicy: {
             backoff_hours: number[];
             /** Format: int32 */
@@ -570,8 +727,15 @@ export interface components {
         /** @description Validated settings, stored on the campaign as its snapshot. */
         Settings: {
             agent_id: string;
+            /**
+             * @example [
+             *       "2026-12-25"
+             *     ]
+             */
+            blocked_dates?: string[];
             business_hours: components["schemas"]["BusinessHours"];
             default_region: string;
+            frequency_cap?: components["schemas"]["FrequencyCap"];
             machine_detection: boolean;
             /** Format: int32 */
             max_concurrent_calls: number;
@@ -579,16 +743,21 @@ export interface components {
             name_column?: string | null;
             pacing: components["schemas"]["Pacing"];
             phone_column?: string | null;
+            recipient_hours?: components["schemas"]["RecipientHours"];
             retry_policy: components["schemas"]["RetryPolicy"];
             /** Format: date-time */
             scheduled_start_time?: string | null;
             timezone: string;
+            unknown_timezone?: components["schemas"]["UnknownTimezone"];
         };
         SettingsInput: {
             agent_id?: string | null;
+            /** @description "YYYY-MM-DD" dates, in the campaign's time zone, on which nothing is dialed. */
+            blocked_dates?: string[] | null;
             business_hours?: null | components["schemas"]["BusinessHoursInput"];
             /** @description ISO 3166 region used for numbers written without a country code. */
             default_region?: string | null;
+            frequency_cap?: null | components["schemas"]["FrequencyCapInput"];
             /** @description Ask Twilio for answering-machine detection. */
             machine_detection?: boolean | null;
             /** Format: int32 */
@@ -600,6 +769,7 @@ export interface components {
             pacing?: null | components["schemas"]["PacingInput"];
             /** @description Explicit phone column header (otherwise detected). */
             phone_column?: string | null;
+            recipient_hours?: null | components["schemas"]["RecipientHoursInput"];
             retry_policy?: null | components["schemas"]["RetryPolicyInput"];
             /**
              * Format: date-time
@@ -608,6 +778,11 @@ export interface components {
             scheduled_start_time?: string | null;
             /** @description IANA timezone, e.g. "America/New_York". */
             timezone?: string | null;
+            /**
+             * @description A number no source places in a time zone: "campaign" (use the campaign's zone, the
+             *     default) or "skip".
+             */
+            unknown_timezone?: string | null;
         };
         /** @description The figures the dashboard shows. */
         Stats: {
@@ -645,6 +820,11 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /**
+         * @description What to do with a number no source places in any time zone.
+         * @enum {string}
+         */
+        UnknownTimezone: "campaign" | "skip";
     };
     responses: never;
     parameters: never;
@@ -1475,6 +1655,349 @@ export interface operations {
             };
             /** @description Not a draft (current state in the body), import not done, or no contacts */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DncPage"];
+                };
+            };
+            /** @description Bad limit or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DncInput"];
+            };
+        };
+        responses: {
+            /** @description Already on the list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DncEntry"];
+                };
+            };
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DncEntry"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid phone (field named) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    opt_out: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unix seconds when the request was signed */
+                "X-Optout-Timestamp": string;
+                /** @description v1=<hex HMAC-SHA256(secret, timestamp + "." + body)> */
+                "X-Optout-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OptOutRequest"];
+            };
+        };
+        responses: {
+            /** @description The number is on the list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DncEntry"];
+                };
+            };
+            /** @description Missing, stale or wrong signature */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such campaign */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid phone */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Secret not configured or unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DncUploadForm"];
+            };
+        };
+        responses: {
+            /** @description Numbers added, with the parser's report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DncUploadReport"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description File over the inline cap */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not multipart/form-data */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unreadable file or bad option */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lookup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description E.164, e.g. +12025550123 */
+                phone: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description On the list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DncEntry"];
+                };
+            };
+            /** @description No or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not on the list */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a phone number */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description E.164, e.g. +12025550123 */
+                phone: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not on the list */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a phone number */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
