@@ -568,15 +568,6 @@ export interface components {
             message: string;
             state?: null | components["schemas"]["CampaignState"];
         };
-        /** @description One column of the file and where its values went. */
-        FileColumn: {
-            /** @description The header as written. */
-            header: string;
-            /** @description The metadata key the column's values are stored under (role `metadata`). */
-            key?: string | null;
-            /** @description `phone` (the text as written is kept), `name`, `first_name`, `last_name`, or `metadata`. */
-            role: string;
-        };
         /** @description Calls to one number across all of an owner's campaigns. */
         FrequencyCap: {
             /**
@@ -601,11 +592,6 @@ export interface components {
             version: string;
         };
         ImportReport: {
-            /**
-             * @description The file's columns in file order, as written, and what each became: what an export
-             *     writes back (empty for a file of bare numbers and for reports stored before it existed).
-             */
-            columns?: components["schemas"]["FileColumn"][];
             /** Format: int64 */
             duplicates: number;
             /** @description Rejected and duplicate rows, in file order, at most [`MAX_REPORTED_ERRORS`]. */
@@ -632,6 +618,10 @@ export interface components {
              * @description Data rows seen (blank rows and the header excluded).
              */
             rows: number;
+            /** @description The sheet the contacts came from (spreadsheets only). */
+            sheet?: string | null;
+            /** @description Why that sheet was chosen, naming the sheets skipped. */
+            sheet_reason?: string | null;
         };
         /**
          * @description Where the contact import stands.
