@@ -183,6 +183,17 @@ mod tests {
         assert_eq!(Outcome::of(CallStatus::Completed, Some("machine_start"), false), Some(Outcome::Completed));
         assert_eq!(Outcome::of(CallStatus::Completed, Some("human"), true), Some(Outcome::Completed));
         assert_eq!(Outcome::of(CallStatus::Ringing, None, true), None);
+        for (status, outcome) in [
+            (CallStatus::Busy, Outcome::Busy),
+            (CallStatus::NoAnswer, Outcome::NoAnswer),
+            (CallStatus::Failed, Outcome::Failed),
+            (CallStatus::Canceled, Outcome::Canceled),
+        ] {
+            assert_eq!(Outcome::of(status, None, true), Some(outcome), "{status:?}");
+        }
+        for status in [CallStatus::Queued, CallStatus::Initiated, CallStatus::InProgress] {
+            assert_eq!(Outcome::of(status, None, false), None, "{status:?} is not an end");
+        }
         assert_eq!(Outcome::parse_retryable("completed"), None);
         assert_eq!(Outcome::parse_retryable("No-Answer"), Some(Outcome::NoAnswer));
     }

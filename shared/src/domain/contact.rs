@@ -122,6 +122,22 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    /// States are stored by name; which are terminal and which may be leased decides dialing.
+    #[test]
+    fn states_by_name_and_what_each_allows() {
+        use ContactState::*;
+        let names: Vec<&str> = ContactState::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, ["pending", "calling", "retrying", "completed", "failed", "skipped"]);
+        for c in ContactState::ALL {
+            assert_eq!(ContactState::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(ContactState::parse("done"), None);
+        let terminal: Vec<_> = ContactState::ALL.into_iter().filter(|c| c.is_terminal()).collect();
+        assert_eq!(terminal, [Completed, Failed, Skipped]);
+        let dialable: Vec<_> = ContactState::ALL.into_iter().filter(|c| c.is_dialable()).collect();
+        assert_eq!(dialable, [Pending, Retrying], "a calling contact is never leased again");
+    }
+
     #[test]
     fn retry_until_exhausted() {
         let p = RetryPolicy::default();

@@ -159,6 +159,7 @@ mod tests {
         // 15:00 UTC = 07:00 PST: too early in LA even though it is 10:00 in New York.
         let t = Utc.with_ymd_and_hms(2026, 1, 14, 15, 0, 0).unwrap();
         assert_eq!(contact_window(t, ny()), Window::Open);
+        assert!(contact_window(t, ny()).is_open());
         assert_eq!(contact_window(t, la), Window::OpensAt(Utc.with_ymd_and_hms(2026, 1, 14, 16, 0, 0).unwrap()));
         // 21:00 local is closed.
         let late = Utc.with_ymd_and_hms(2026, 1, 15, 2, 0, 0).unwrap();
