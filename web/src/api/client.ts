@@ -68,7 +68,7 @@ export async function ok<T>(p: Promise<{ data?: T; error?: unknown; response: Re
 }
 
 /** A multipart request (preview, create with file): openapi-fetch's body typing does not cover files. */
-export async function postForm<T>(path: "/campaigns/preview" | "/campaigns/create", form: FormData, headers: Record<string, string> = {}): Promise<T> {
+export async function postForm<T>(path: "/campaigns/preview" | "/campaigns/create" | "/dnc/upload", form: FormData, headers: Record<string, string> = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(getConfig().api_base + path, {

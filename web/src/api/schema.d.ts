@@ -618,10 +618,6 @@ export interface components {
              * @description Data rows seen (blank rows and the header excluded).
              */
             rows: number;
-            /** @description The sheet the contacts came from (spreadsheets only). */
-            sheet?: string | null;
-            /** @description Why that sheet was chosen, naming the sheets skipped. */
-            sheet_reason?: string | null;
         };
         /**
          * @description Where the contact import stands.

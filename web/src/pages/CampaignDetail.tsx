@@ -238,6 +238,26 @@ function Settings({ c }: { c: Campaign }) {
         <dd>
           {s.retry_policy.max_retries} after {s.retry_policy.backoff_hours.join(", ")} h, on {s.retry_policy.retryable_outcomes.join(", ")}
         </dd>
+        <dt>Contacts' hours</dt>
+        <dd>
+          {s.recipient_hours ? `${s.recipient_hours.start_time}–${s.recipient_hours.end_time}` : "08:00–21:00"} their time
+        </dd>
+        {s.blocked_dates && s.blocked_dates.length > 0 && (
+          <>
+            <dt>No calls on</dt>
+            <dd>{s.blocked_dates.join(", ")}</dd>
+          </>
+        )}
+        {s.frequency_cap && (
+          <>
+            <dt>Per number</dt>
+            <dd>
+              at most {s.frequency_cap.per_24h} calls per 24 h{s.frequency_cap.per_7_days ? `, ${s.frequency_cap.per_7_days} per 7 days` : ""}
+            </dd>
+          </>
+        )}
+        <dt>Unknown zone</dt>
+        <dd>{s.unknown_timezone === "skip" ? "skipped" : "called in the campaign's zone"}</dd>
         <dt>Last call</dt>
         <dd>{fmtRelative(c.stats.last_called_at)}</dd>
       </dl>

@@ -28,6 +28,12 @@ type Form = {
   backoff: string;
   outcomes: string[];
   concurrency: string;
+  recipientFrom: string;
+  recipientTo: string;
+  blockedDates: string;
+  cap24: string;
+  cap7: string;
+  unknownTz: string;
 };
 
 const initial = (): Form => ({
@@ -44,6 +50,12 @@ const initial = (): Form => ({
   backoff: "1, 4, 24",
   outcomes: ["no-answer", "busy", "failed"],
   concurrency: "1",
+  recipientFrom: "08:00",
+  recipientTo: "21:00",
+  blockedDates: "",
+  cap24: "3",
+  cap7: "",
+  unknownTz: "campaign",
 });
 
 /** Which form control an API field path belongs to ("business_hours.days[1]" -> "days"). */
@@ -67,6 +79,14 @@ function fieldKey(field: string): string {
     max_concurrent_calls: "concurrency",
     phone_column: "columns",
     name_column: "columns",
+    recipient_hours: "recipient",
+    "recipient_hours.start_time": "recipient",
+    "recipient_hours.end_time": "recipient",
+    blocked_dates: "blocked",
+    frequency_cap: "cap",
+    "frequency_cap.per_24h": "cap",
+    "frequency_cap.per_7_days": "cap",
+    unknown_timezone: "unknowntz",
   };
   return map[f] ?? "";
 }
@@ -159,6 +179,10 @@ export function CreateCampaign() {
       business_hours: { enabled: form.hoursEnabled, days: form.days, start_time: form.from, end_time: form.to },
       retry_policy: { max_retries: num(form.maxRetries), backoff_hours: backoff, retryable_outcomes: form.outcomes },
       max_concurrent_calls: num(form.concurrency),
+      recipient_hours: { start_time: form.recipientFrom, end_time: form.recipientTo },
+      blocked_dates: form.blockedDates.split(/[,\s]+/).filter(Boolean),
+      frequency_cap: { per_24h: num(form.cap24), per_7_days: form.cap7.trim() ? num(form.cap7) : undefined },
+      unknown_timezone: form.unknownTz,
       phone_column: phoneCol || undefined,
       name_column: nameCol || undefined,
     };
@@ -380,6 +404,45 @@ export function CreateCampaign() {
             </div>
           )}
           <p class="muted small">Whatever the hours, each contact is called only between 08:00 and 21:00 in their own time zone.</p>
+        </fieldset>
+
+        <fieldset class="card">
+          <legend>Rules for each contact</legend>
+          <div class="row">
+            <div class="field">
+              <label for="f-recipient">Call contacts from (their local time)</label>
+              <input id="f-recipient" type="time" min="08:00" max="21:00" value={form.recipientFrom} aria-invalid={!!err("recipient") || undefined} aria-describedby={described("recipient")} onInput={(e) => set("recipientFrom", (e.currentTarget as HTMLInputElement).value)} />
+            </div>
+            <div class="field">
+              <label for="f-recipient-to">Until (their local time)</label>
+              <input id="f-recipient-to" type="time" min="08:00" max="21:00" value={form.recipientTo} onInput={(e) => set("recipientTo", (e.currentTarget as HTMLInputElement).value)} />
+            </div>
+          </div>
+          <FieldError id="f-recipient-error" message={err("recipient")} />
+          <div class="field">
+            <label for="f-blocked">Dates with no calls (in the campaign's zone)</label>
+            <input id="f-blocked" placeholder="2026-12-25, 2027-01-01" value={form.blockedDates} aria-invalid={!!err("blocked") || undefined} aria-describedby={described("blocked")} onInput={(e) => set("blockedDates", (e.currentTarget as HTMLInputElement).value)} />
+            <FieldError id="f-blocked-error" message={err("blocked")} />
+          </div>
+          <div class="row">
+            <div class="field">
+              <label for="f-cap">Calls to one number per 24 h (all campaigns)</label>
+              <input id="f-cap" class="num" type="number" min={1} value={form.cap24} aria-invalid={!!err("cap") || undefined} aria-describedby={described("cap")} onInput={(e) => set("cap24", (e.currentTarget as HTMLInputElement).value)} />
+            </div>
+            <div class="field">
+              <label for="f-cap7">Per 7 days (optional)</label>
+              <input id="f-cap7" class="num" type="number" min={1} value={form.cap7} onInput={(e) => set("cap7", (e.currentTarget as HTMLInputElement).value)} />
+            </div>
+            <div class="field">
+              <label for="f-unknowntz">When a number's location is unknown</label>
+              <select id="f-unknowntz" value={form.unknownTz} aria-describedby={described("unknowntz")} onChange={(e) => set("unknownTz", (e.currentTarget as HTMLSelectElement).value)}>
+                <option value="campaign">Call it in the campaign's zone</option>
+                <option value="skip">Skip it</option>
+              </select>
+            </div>
+          </div>
+          <FieldError id="f-cap-error" message={err("cap")} />
+          <FieldError id="f-unknowntz-error" message={err("unknowntz")} />
         </fieldset>
 
         <fieldset class="card">

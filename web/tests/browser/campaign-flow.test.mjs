@@ -178,7 +178,7 @@ test("business hours: a campaign outside its hours places no call while another 
       extra: async (p) => {
         await p.getByLabel("Only call during business hours").check();
         for (const d of ["Sat", "Sun"]) await p.getByLabel(d, { exact: true }).check();
-        await p.getByLabel("From").fill(`${pad(from)}:00`);
+        await p.getByLabel("From", { exact: true }).fill(`${pad(from)}:00`);
         await p.getByLabel("To", { exact: true }).fill(`${pad(from + 1)}:00`);
       },
     });

@@ -173,3 +173,34 @@ test("spreadsheets: an ODS and an XLS file are previewed and imported like a CSV
     assert.deepEqual(errors, []);
   });
 });
+
+test("per-contact rules: the contacts' hours (an early start is refused beside its field), blocked dates, frequency cap", async () => {
+  await withPage(chrome, dev, "rules", async ({ page, user, errors }) => {
+    const day = daytime();
+    await openCreate(page);
+    await page.locator("#f-file").setInputFiles(files.write("r.csv", `phone\n${day.number(77)}\n`));
+    await until("the preview", async () => (await page.getByTestId("pv-imported").textContent()) === "1");
+    await page.getByLabel("Name (optional)").fill("Rules");
+    await page.getByLabel("Time zone", { exact: true }).fill(day.zone);
+    await page.locator("#f-recipient").fill("07:00");
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.locator("#f-recipient-error").waitFor();
+    await page.locator("#f-recipient").fill("09:00");
+    await page.locator("#f-recipient-to").fill("18:00");
+    await page.locator("#f-blocked").fill("2030-12-25, 2031-01-01");
+    await page.locator("#f-cap").fill("2");
+    await page.locator("#f-cap7").fill("5");
+    await page.locator("#f-unknowntz").selectOption("skip");
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.getByRole("heading", { level: 1, name: "Rules" }).waitFor();
+    const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
+    const s = (await (await apiAs(dev, user)).get(`/campaigns/${id}`)).settings;
+    assert.deepEqual(s.recipient_hours, { start_time: "09:00", end_time: "18:00" });
+    assert.deepEqual(s.blocked_dates, ["2030-12-25", "2031-01-01"]);
+    assert.equal(s.frequency_cap.per_24h, 2);
+    assert.equal(s.frequency_cap.per_7_days, 5);
+    assert.equal(s.unknown_timezone, "skip");
+    await page.getByText("09:00–18:00 their time").waitFor();
+    assert.deepEqual(errors, []);
+  });
+});

@@ -26,7 +26,7 @@ export async function createThroughUi(page, { file, name, zone, pacing = "1", ex
   await page.locator("#f-file").setInputFiles(file);
   await until(`the preview to find ${expectFound} contacts`, async () => (await page.getByTestId("pv-imported").textContent()) === String(expectFound));
   await page.getByLabel("Name (optional)").fill(name);
-  await page.getByLabel("Time zone").fill(zone);
+  await page.getByLabel("Time zone", { exact: true }).fill(zone);
   await page.locator("#f-pacing").fill(pacing);
   if (extra) await extra(page);
   await page.getByRole("button", { name: "Create campaign" }).click();
