@@ -34,6 +34,7 @@ try {
   await fetch(`${dev.sim}/sim/script`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ default: { outcome: "completed", duration: 40 }, [day.number("March renewals".length * 20 + 1)]: { outcome: "busy" }, [day.number("March renewals".length * 20 + 2)]: [{ outcome: "no-answer" }, { outcome: "completed", duration: 25 }] }) });
   const done = await make("March renewals", 6, { start: true });
   await make("Spring survey", 4);
+  for (const n of [day.number(500), day.number(501)]) await api.post("/dnc", { phone: n });
   await make("Paused follow-ups", 5, { start: true, pause: true });
   await until("March renewals to complete", async () => (await api.get(`/campaigns/${done}`)).state === "completed", 120_000);
 
@@ -59,6 +60,9 @@ try {
     await page.locator("#f-file").setInputFiles(bad);
     await page.getByTestId("pv-imported").waitFor();
     await shot("create");
+    await page.goto(`${dev.url}/#/dnc`);
+    await page.locator("table[aria-label='Do-not-call numbers'] tbody tr").first().waitFor();
+    await shot("dnc");
     await page.goto(`${dev.url}/#/agents`);
     await page.locator(".agent-list li").first().waitFor();
     await shot("agents");
