@@ -153,6 +153,16 @@ mod tests {
         assert_eq!(business_window(before, &h, ny()), Window::OpensAt(Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap()));
     }
 
+    /// No allowed day (settings validation refuses it, but the function must not spin or
+    /// panic): closed for a day, then asked again.
+    #[test]
+    fn no_allowed_day_is_closed_for_a_day() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 4, 14, 0, 0).unwrap();
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let five = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
+        assert_eq!(daily_window(now, ny(), &[], nine, five), Window::OpensAt(now + Duration::days(1)));
+    }
+
     #[test]
     fn contact_quiet_hours_in_their_own_zone() {
         let la: Tz = "America/Los_Angeles".parse().unwrap();
