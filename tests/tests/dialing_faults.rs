@@ -451,3 +451,33 @@ async fn start_and_resume_dial_at_once_not_at_the_next_tick() {
     eventually(5, "the next call after Resume", || async { (sim_record(&local).calls.len() == 2).then_some(()) }).await;
     eprintln!("first call {after_start:?} after Start, next call {:?} after Resume", resumed.elapsed());
 }
+
+/// Issue 14 item 6: a terminal callback that meets transaction conflicts is retried inside the
+/// request (bounded, jittered) and applied, instead of being answered 503 and lost (Twilio
+/// does not retry a status callback on a 5xx by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callback_meeting_transaction_conflicts_is_retried_in_the_request() {
+    use shared::adapters::metrics::{Fault, FaultInjector, instrumented_dynamodb};
+    let faults = FaultInjector::default();
+    let ddb = instrumented_dynamodb(&sdk().await, None, Some(faults.clone()));
+    let local = local(false, |o| {
+        o.dynamodb = Some(ddb);
+        o.sim_time_scale = 0.05;
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    sim_script(&local, Script::default().with(nums[0].clone(), Behaviour { callbacks: CallbackMode::None, ..ok(200) }));
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let out = local.dialer.dial_next(&c.id).await.unwrap();
+    let DialOutcome::Dialed { call_sid, .. } = out else { panic!("{out:?}") };
+    let sid: &'static str = Box::leak(call_sid.into_boxed_str());
+    faults.add("TransactWriteItems", Fault::TransactionConflict, 2);
+    let q = shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, 0);
+    let status = post_callback(&local, &q, &[("CallSid", sid), ("CallStatus", "completed"), ("SequenceNumber", "3"), ("CallDuration", "7")]).await;
+    assert_eq!(status, 204, "applied after retrying the conflicts");
+    assert_eq!(faults.injected(), 2, "both conflicts were met");
+    let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
+    assert_eq!(contact.state, ContactState::Completed);
+    assert_counters_match_recount(&local, &c.id).await;
+}

@@ -105,13 +105,15 @@ async fn status(State(st): State<AppState>, uri: Uri, headers: HeaderMap, body: 
         Ok(cb) => cb,
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
-    match wh.dialer.apply_status(&cb).await {
+    match wh.dialer.apply_status_retrying(&cb).await {
         Ok(outcome) => {
             info!(campaign_id = %cb.campaign_id, phone = %mask_phone(&cb.phone), attempt = cb.attempt, status = cb.call_status.as_str(), ?outcome, "status callback");
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => {
-            // 5xx lets Twilio retry once; the watchdog covers a callback that is lost anyway.
+            // Still failing after the in-request retries: the claim's lease was shortened so the
+            // watchdog reconciles it with Twilio at its next tick; 503 also lets Twilio retry
+            // (once, on its defaults).
             warn!(campaign_id = %cb.campaign_id, error = %e, "status callback not applied");
             plain(StatusCode::SERVICE_UNAVAILABLE, "try again")
         }

@@ -150,6 +150,15 @@ pub enum StatusOutcome {
     Superseded,
 }
 
+/// Tries of a status callback against storage conflicts and throttles, inside the request.
+pub const CALLBACK_TRIES: u32 = 4;
+/// A terminal callback that could not be applied: the watchdog looks at its claim after this.
+pub const CALLBACK_RECOVERY: Duration = Duration::from_secs(20);
+/// Process-wide counts (the figures of issue 14 item 6): callbacks that met a storage conflict
+/// or throttle, and retries made.
+pub static CALLBACK_CONFLICTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static CALLBACK_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Abnormal create failures in a row (5xx, unreachable, unknown 4xx) that pause a campaign.
 pub const BREAKER_RUN: u64 = 5;
 
@@ -510,6 +519,35 @@ impl Dialer {
         match self.finish(&c, &cb.phone, &ended, now).await? {
             StatusOutcome::Ignored => self.ignored_or_superseded(cb).await,
             other => Ok(other),
+        }
+    }
+
+    /// `apply_status`, with storage conflicts and throttles retried inside the request
+    /// (at most `CALLBACK_TRIES` tries, jittered backoff), because Twilio does not retry a
+    /// failed status callback by default. If it still fails and the callback was terminal, the
+    /// claim's lease is shortened to `CALLBACK_RECOVERY` so the watchdog applies the outcome
+    /// from Twilio's view at its next tick, well before the lease would have run out.
+    pub async fn apply_status_retrying(&self, cb: &StatusCallback) -> Result<StatusOutcome, DialError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.apply_status(cb).await {
+                Err(DialError::Repo(e)) if e.is_retryable() => {
+                    CALLBACK_CONFLICTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if tries >= CALLBACK_TRIES {
+                        if cb.call_status.is_terminal() {
+                            let until = to_ms(self.now()) + CALLBACK_RECOVERY.as_millis() as i64;
+                            let _ = self.repo.shorten_lease(&cb.campaign_id, &cb.phone, cb.seq, cb.attempt, until).await;
+                        }
+                        return Err(DialError::Repo(e));
+                    }
+                    CALLBACK_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let cap = 20u64 << tries;
+                    let pause = rand::rng().random_range(cap / 2..=cap);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                other => return other,
+            }
         }
     }
 

@@ -740,6 +740,30 @@ impl Repo {
         Ok(())
     }
 
+    /// Bring a leased contact's lease forward to `until_ms` (only ever earlier), so the
+    /// watchdog reconciles the claim soon: a terminal callback that could not be applied.
+    pub async fn shorten_lease(&self, campaign_id: &str, phone: &str, seq: u64, claim: u32, until_ms: i64) -> Result<(), RepoError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(campaign_pk(campaign_id)))
+            .key(SK, s(contact_sk(phone)))
+            .update_expression("SET #lease = :until, #g3sk = :lsk")
+            .condition_expression("#state = :calling AND #claim = :k AND #lease > :until")
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL_MS)
+            .expression_attribute_names("#g3sk", GSI3_SK)
+            .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_names("#claim", attr::CLAIM)
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":lsk", s(work_sk(until_ms, seq)))
+            .expression_attribute_values(":calling", s(ContactState::Calling.as_str()))
+            .expression_attribute_values(":k", n(claim))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     /// Move a dialable contact's due time forward (outside its own calling window), without
     /// charging an attempt.
     pub async fn defer_contact(&self, campaign_id: &str, contact: &ContactRecord, due_ms: i64) -> Result<(), RepoError> {
