@@ -63,8 +63,22 @@ const PHONE_NOT: &[&str] = &[
     "status",
 ];
 
+/// The longest header that can name a column, in characters and in words. A header is a
+/// short label; a longer cell that mentions a phone ("Fill in the Contacts sheet. Phone
+/// numbers in column B.") is a sentence, not the phone column's header.
+pub(crate) const MAX_LABEL_CHARS: usize = 40;
+pub(crate) const MAX_LABEL_WORDS: usize = 5;
+
+pub(crate) fn is_label(header: &str) -> bool {
+    let h = header.trim();
+    h.chars().count() <= MAX_LABEL_CHARS && h.split_whitespace().count() <= MAX_LABEL_WORDS
+}
+
 /// A score for `header` as the phone column: lower is better, `None` is not a phone column.
 pub(crate) fn phone_score(header: &str) -> Option<usize> {
+    if !is_label(header) {
+        return None;
+    }
     let s = squash(header);
     if s.is_empty() {
         return None;
@@ -186,8 +200,11 @@ pub(crate) fn snake_case(header: &str) -> String {
     out
 }
 
-/// Metadata keys for every column: snake_case, made unique, `column_N` when the header is
-/// empty (N is the 1-based column number).
+/// The longest metadata key, in characters: longer headers are cut (keys stay unique).
+pub(crate) const MAX_KEY_CHARS: usize = 64;
+
+/// Metadata keys for every column: snake_case, cut to [`MAX_KEY_CHARS`], made unique,
+/// `column_N` when the header is empty (N is the 1-based column number).
 pub(crate) fn metadata_keys(headers: &[String]) -> Vec<String> {
     // Hash sets, not Vec::contains: a hostile header row can have 100,000s of columns.
     let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -195,7 +212,7 @@ pub(crate) fn metadata_keys(headers: &[String]) -> Vec<String> {
         std::collections::HashMap::new();
     let mut keys: Vec<String> = Vec::with_capacity(headers.len());
     for (i, h) in headers.iter().enumerate() {
-        let mut key = snake_case(h);
+        let mut key: String = snake_case(h).chars().take(MAX_KEY_CHARS).collect();
         if key.is_empty() {
             key = format!("column_{}", i + 1);
         }

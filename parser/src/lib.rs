@@ -30,6 +30,11 @@ pub struct Limits {
     pub max_file_bytes: u64,
     pub max_rows: u64,
     pub max_cell_bytes: usize,
+    /// Filled columns besides phone and name that one contact may carry (its metadata keys),
+    /// and distinct metadata columns a file may use.
+    pub max_metadata_columns: usize,
+    /// Bytes of metadata (keys and values) one contact may carry.
+    pub max_contact_bytes: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +43,8 @@ impl Default for Limits {
             max_file_bytes: 100 * 1024 * 1024,
             max_rows: 1_000_000,
             max_cell_bytes: 4096,
+            max_metadata_columns: 100,
+            max_contact_bytes: 16 * 1024,
         }
     }
 }
@@ -67,6 +74,22 @@ impl Default for ParseOptions {
 /// At most this many row errors are listed; the rest are counted in `errors_truncated`.
 pub const MAX_REPORTED_ERRORS: usize = 100;
 
+/// A row error's value is cut to this many characters (an ellipsis marks the cut).
+pub const MAX_ERROR_VALUE_CHARS: usize = 64;
+
+/// The most a serialized [`ImportReport`] can take, whatever the file: 100 errors of 64
+/// characters (4 bytes each at worst) with their reasons, 100 metadata keys of 64
+/// characters, headers and sheet names cut likewise. The report is stored on the campaign's
+/// item, which DynamoDB caps at 400 KB; a unit test checks a worst-case file against this.
+pub const MAX_REPORT_BYTES: usize = 96 * 1024;
+
+fn cut(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}…", s.get(..at).unwrap_or(s)),
+        None => s.to_string(),
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ImportReport {
@@ -87,6 +110,12 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
     /// How many more errors there were than listed.
     pub errors_truncated: u64,
+    /// The sheet the contacts came from (spreadsheets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Why that sheet was chosen, naming the sheets skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet_reason: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -133,6 +162,24 @@ pub enum ImportError {
         bytes: usize,
         limit: usize,
     },
+    #[error(
+        "row {row} has {columns} filled columns besides phone and name (or the file uses that \
+         many), over the limit of {limit} per file; remove the columns you do not need"
+    )]
+    TooManyColumns {
+        row: u64,
+        columns: usize,
+        limit: usize,
+    },
+    #[error(
+        "row {row}: its columns besides phone and name hold {bytes} bytes, over the \
+         {limit}-byte limit per contact; shorten or remove columns"
+    )]
+    ContactTooLarge {
+        row: u64,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("the file is empty: it has no rows")]
     Empty,
     #[error(
@@ -163,6 +210,8 @@ impl ImportError {
             ImportError::TooLarge { .. } => "file_too_large",
             ImportError::TooManyRows { .. } => "too_many_rows",
             ImportError::CellTooLarge { .. } => "cell_too_large",
+            ImportError::TooManyColumns { .. } => "too_many_columns",
+            ImportError::ContactTooLarge { .. } => "contact_too_large",
             ImportError::Empty => "empty_file",
             ImportError::NoPhoneColumn { .. } => "no_phone_column",
             ImportError::UnknownColumn { .. } => "unknown_column",
@@ -228,7 +277,17 @@ fn detect(bytes: &[u8], ext: &str) -> Result<Kind, ImportError> {
         return Ok(Kind::Xls);
     }
     match ext {
-        "csv" | "tsv" | "txt" | "tab" | "psv" | "" => Ok(Kind::Text),
+        "csv" | "tsv" | "txt" | "tab" | "psv" | "" if text::looks_like_text(bytes) => {
+            Ok(Kind::Text)
+        }
+        // Binary content is not a CSV whatever its name.
+        "csv" | "tsv" | "txt" | "tab" | "psv" | "" => {
+            Err(ImportError::UnsupportedFormat(if ext.is_empty() {
+                "binary content".to_string()
+            } else {
+                format!("binary content named .{ext}")
+            }))
+        }
         // A spreadsheet name on text content (a CSV saved as .xls, a common export trick).
         "xlsx" | "xlsm" | "xls" | "ods" if text::looks_like_text(bytes) => Ok(Kind::Text),
         "xlsx" | "xlsm" => Err(ImportError::Corrupt("xlsx: not a zip archive".into())),
@@ -328,42 +387,102 @@ fn parse_sheets(
 ) -> Result<Parsed, ImportError> {
     let sheets = worker::read(bytes, kind)?;
     let mut first_error = None;
-    // The first sheet with a phone column; else the first whose rows are bare numbers.
-    let mut chosen = None;
+    // The first sheet whose phone column holds phone numbers. A sheet with a phone header but
+    // no numbers under it (instructions, a cover page) is skipped; if no sheet qualifies, the
+    // first sheet with a phone header, else the first whose rows are bare numbers.
+    let mut chosen: Option<(usize, Layout, &'static str)> = None;
+    let mut fallback: Option<(usize, Layout, &'static str)> = None;
+    let mut skipped: Vec<String> = Vec::new();
     for (i, s) in sheets.iter().enumerate() {
         for (row, cells) in &s.rows {
             check_cells(*row, cells.iter().map(String::as_str), &opts.limits)?;
         }
         let head: Vec<(u64, Vec<String>)> = s.rows.iter().take(HEADER_SCAN_ROWS).cloned().collect();
+        let name = cut(&s.name, columns::MAX_KEY_CHARS);
         if head.is_empty() {
+            skipped.push(format!("{name:?} (empty)"));
             continue;
         }
         match Layout::find(&head, opts, region) {
             Ok(layout) if layout.header.is_some() => {
-                chosen = Some((i, layout));
-                break;
+                if holds_phone_numbers(&s.rows, &layout, region) {
+                    chosen = Some((i, layout, "its phone column holds phone numbers"));
+                    break;
+                }
+                skipped.push(format!(
+                    "{name:?} (no phone numbers under its phone column)"
+                ));
+                if fallback.as_ref().is_none_or(|(_, l, _)| l.header.is_none()) {
+                    fallback = Some((
+                        i,
+                        layout,
+                        "it has a phone column, though no sheet's holds valid numbers",
+                    ));
+                }
             }
             Ok(layout) => {
-                if chosen.is_none() {
-                    chosen = Some((i, layout));
+                skipped.push(format!("{name:?} (no phone column)"));
+                if fallback.is_none() {
+                    fallback = Some((i, layout, "its rows are phone numbers without a header"));
                 }
             }
             Err(e) => {
+                skipped.push(format!("{name:?} (no phone column)"));
                 if first_error.is_none() {
                     first_error = Some(e);
                 }
             }
         }
     }
-    let Some((index, layout)) = chosen else {
+    let Some((index, layout, why)) = chosen.or(fallback) else {
         return Err(first_error.unwrap_or(ImportError::Empty));
     };
-    let rows = sheets.get(index).map(|s| s.rows.as_slice()).unwrap_or(&[]);
+    let sheet = sheets.get(index);
+    let rows = sheet.map(|s| s.rows.as_slice()).unwrap_or(&[]);
     let mut acc = Accumulator::new(kind.name(), &layout, region, opts);
     for (row, cells) in rows.iter().skip(layout.first_data) {
         acc.row(*row, cells.as_slice())?;
     }
-    Ok(acc.finish())
+    let mut parsed = acc.finish();
+    let name = sheet
+        .map(|s| cut(&s.name, columns::MAX_KEY_CHARS))
+        .unwrap_or_default();
+    // Only the sheets before the chosen one were looked at; at most five are named.
+    let before: Vec<&String> = skipped.iter().take(index.min(5)).collect();
+    parsed.report.sheet_reason = Some(match (index, before.is_empty()) {
+        (0, _) | (_, true) => format!("sheet {name:?}: the first sheet, and {why}"),
+        _ => format!(
+            "sheet {name:?}: {why}; skipped {}{}",
+            before
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if index > 5 { ", ..." } else { "" }
+        ),
+    });
+    parsed.report.sheet = Some(name);
+    Ok(parsed)
+}
+
+/// Whether the phone column under `layout`'s header holds phone numbers: among the first
+/// 50 filled cells, at least one valid number and at least half of them valid.
+fn holds_phone_numbers(rows: &[(u64, Vec<String>)], layout: &Layout, region: Region) -> bool {
+    let (mut filled, mut valid) = (0usize, 0usize);
+    for (_, cells) in rows.iter().skip(layout.first_data) {
+        let raw = cells.get(layout.phone).map(|c| c.trim()).unwrap_or("");
+        if raw.is_empty() {
+            continue;
+        }
+        filled += 1;
+        if phone::normalize(raw, region).is_ok() {
+            valid += 1;
+        }
+        if filled >= 50 {
+            break;
+        }
+    }
+    valid > 0 && valid * 2 >= filled
 }
 
 /// How many leading non-blank rows are searched for the header row (title rows above it).
@@ -572,6 +691,8 @@ struct Accumulator<'a> {
     /// Columns past the header's width that received a value.
     extra_used: std::collections::BTreeSet<usize>,
     used_extension: bool,
+    /// Distinct metadata columns that received a value.
+    used_columns: usize,
     timezone_col: Option<usize>,
 }
 
@@ -586,7 +707,8 @@ impl<'a> Accumulator<'a> {
                 h.get(*l).map(String::as_str).unwrap_or("")
             )),
             _ => None,
-        };
+        }
+        .map(|n| cut(&n, 2 * columns::MAX_KEY_CHARS));
         let timezone_col = layout
             .keys
             .iter()
@@ -601,17 +723,22 @@ impl<'a> Accumulator<'a> {
                 imported: 0,
                 duplicates: 0,
                 invalid: 0,
-                phone_column: header.and_then(|h| h.get(layout.phone).cloned()),
+                phone_column: header
+                    .and_then(|h| h.get(layout.phone))
+                    .map(|h| cut(h, columns::MAX_KEY_CHARS)),
                 name_column,
                 metadata_columns: Vec::new(),
                 errors: Vec::new(),
                 errors_truncated: 0,
+                sheet: None,
+                sheet_reason: None,
             },
             contacts: Vec::new(),
             seen: HashMap::new(),
             used: vec![false; layout.keys.len()],
             extra_used: std::collections::BTreeSet::new(),
             used_extension: false,
+            used_columns: 0,
             timezone_col,
         }
     }
@@ -620,7 +747,7 @@ impl<'a> Accumulator<'a> {
         if self.report.errors.len() < MAX_REPORTED_ERRORS {
             self.report.errors.push(RowError {
                 row,
-                value: value.to_string(),
+                value: cut(value, MAX_ERROR_VALUE_CHARS),
                 reason,
             });
         } else {
@@ -686,6 +813,7 @@ impl<'a> Accumulator<'a> {
         .filter(|n| !n.is_empty());
 
         let mut metadata = BTreeMap::new();
+        let mut bytes = 0usize;
         for i in 0..cells.len() {
             if i == self.layout.phone || self.is_name_column(i) {
                 continue;
@@ -698,12 +826,32 @@ impl<'a> Accumulator<'a> {
                 Some(k) => k.clone(),
                 None => format!("column_{}", i + 1),
             };
-            if let Some(u) = self.used.get_mut(i) {
-                *u = true;
-            } else {
-                self.extra_used.insert(i);
+            let first_use = match self.used.get_mut(i) {
+                Some(u) => !std::mem::replace(u, true),
+                None => self.extra_used.insert(i),
+            };
+            if first_use {
+                self.used_columns += 1;
             }
+            bytes += key.len() + value.len();
             metadata.insert(key, value.to_string());
+            // Caps that keep every contact item, and the report's column list, far below
+            // DynamoDB's 400 KB item limit.
+            let limit = self.limits.max_metadata_columns;
+            if metadata.len() > limit || self.used_columns > limit {
+                return Err(ImportError::TooManyColumns {
+                    row,
+                    columns: metadata.len().max(self.used_columns),
+                    limit,
+                });
+            }
+            if bytes > self.limits.max_contact_bytes {
+                return Err(ImportError::ContactTooLarge {
+                    row,
+                    bytes,
+                    limit: self.limits.max_contact_bytes,
+                });
+            }
         }
         if let Some(ext) = normalized.extension
             && !metadata.contains_key("extension")

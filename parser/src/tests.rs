@@ -659,6 +659,7 @@ fn fuzz_loop() {
             max_file_bytes: 1 << 20,
             max_rows: 500,
             max_cell_bytes: 512,
+            ..Limits::default()
         },
         ..ParseOptions::default()
     };
@@ -707,16 +708,143 @@ fn fuzz_loop() {
 
 #[test]
 fn a_very_wide_file_stays_linear() {
-    // 50,000 identical headers and cells: key de-duplication must not be quadratic.
+    // 50,000 identical headers and cells: key de-duplication must not be quadratic, and the
+    // row is refused by the metadata cap (it imported whole before: a 50,000-key contact item
+    // is far over DynamoDB's 400 KB item limit).
     let mut csv = String::from("phone");
     csv.push_str(&",x".repeat(50_000));
     csv.push_str("\n2025550123");
     csv.push_str(&",v".repeat(50_010));
     csv.push('\n');
     let started = std::time::Instant::now();
-    let p = parse(csv.as_bytes(), "wide.csv");
-    assert_eq!(p.contacts[0].metadata.len(), 50_010);
-    assert!(p.contacts[0].metadata.contains_key("x_50000"));
-    assert!(p.contacts[0].metadata.contains_key("column_50011"));
+    let e = parse_err(csv.as_bytes(), "wide.csv", &ParseOptions::default());
+    assert_eq!(e.code(), "too_many_columns");
+    assert!(e.to_string().contains("limit of 100"), "{e}");
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_contact_over_the_metadata_byte_cap_names_the_cap() {
+    // 10 columns of 4,000 bytes: 40 KB of fields for one contact, cap 16 KiB.
+    let mut csv = String::from("phone");
+    for i in 0..10 {
+        csv.push_str(&format!(",c{i}"));
+    }
+    csv.push_str("\n2025550123");
+    for _ in 0..10 {
+        csv.push(',');
+        csv.push_str(&"x".repeat(4000));
+    }
+    csv.push('\n');
+    let e = parse_err(csv.as_bytes(), "big.csv", &ParseOptions::default());
+    assert_eq!(e.code(), "contact_too_large");
+    assert!(e.to_string().contains("16384-byte limit"), "{e}");
+    // Columns used across rows count too: 150 rows each filling another column.
+    let mut csv = String::from("phone");
+    for i in 0..150 {
+        csv.push_str(&format!(",c{i}"));
+    }
+    csv.push('\n');
+    for r in 0..150 {
+        csv.push_str(&format!("+1202555{:04}", 1000 + r));
+        for c in 0..150 {
+            csv.push(',');
+            if c == r {
+                csv.push('v');
+            }
+        }
+        csv.push('\n');
+    }
+    let e = parse_err(csv.as_bytes(), "spread.csv", &ParseOptions::default());
+    assert_eq!(e.code(), "too_many_columns");
+}
+
+#[test]
+fn the_report_stays_small_whatever_the_file() {
+    // Worst case for the stored report: 100 listed errors whose values are 4 KB cells of
+    // 4-byte characters, 100 metadata columns with 4 KB headers, a long explicit name column.
+    let long_header = |i: usize| format!("{i}{}", "\u{1F600}".repeat(1000));
+    let mut csv = String::from("phone,name");
+    for i in 0..100 {
+        csv.push(',');
+        csv.push_str(&long_header(i));
+    }
+    csv.push('\n');
+    csv.push_str("2025550123,Ann");
+    for _ in 0..100 {
+        csv.push_str(",v");
+    }
+    csv.push('\n');
+    for _ in 0..300 {
+        csv.push_str(&"\u{1F600}".repeat(1000));
+        csv.push_str(",x\n");
+    }
+    let p = parse(csv.as_bytes(), "errors.csv");
+    assert_eq!(p.report.errors.len(), MAX_REPORTED_ERRORS);
+    assert_eq!(p.report.errors_truncated, 200);
+    assert_eq!(p.report.metadata_columns.len(), 100);
+    assert!(p.report.errors[0].value.chars().count() <= MAX_ERROR_VALUE_CHARS + 1);
+    let json = serde_json::to_vec(&p.report).expect("serializes");
+    assert!(json.len() <= MAX_REPORT_BYTES, "{} bytes", json.len());
+}
+
+#[test]
+fn binary_content_named_csv_is_unsupported_format() {
+    // Pseudo-random bytes without a NUL (the case the NUL check missed), named .csv and .txt.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let junk: Vec<u8> = (0..4000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .map(|b| if b == 0 { 1 } else { b })
+        .collect();
+    for name in ["contacts.csv", "contacts.txt", "contacts"] {
+        let e = parse_err(&junk, name, &ParseOptions::default());
+        assert_eq!(e.code(), "unsupported_format", "{name}: {e}");
+    }
+    // Text in Windows-1252 (accents, a euro sign) and UTF-16 are still text.
+    let latin = b"phone,name\n2025550123,Ren\xe9e \x80\n";
+    assert_eq!(parse(latin, "l.csv").contacts.len(), 1);
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in "phone\n2025550123\n".encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    assert_eq!(parse(&utf16, "u.csv").contacts.len(), 1);
+}
+
+#[test]
+fn an_instructions_sheet_is_skipped_for_the_sheet_that_holds_numbers() {
+    let mut contacts = vec![vec![s("Name"), s("Phone")]];
+    for i in 0..200 {
+        contacts.push(vec![
+            s(&format!("P{i}")),
+            XCell::Num(2025551000.0 + i as f64),
+        ]);
+    }
+    let book = write_xlsx(&[
+        (
+            "Instructions",
+            vec![
+                vec![s("Fill in the Contacts sheet. Phone numbers in column B.")],
+                vec![s("Do not change the headers.")],
+            ],
+        ),
+        ("Notes", vec![vec![s("Phone")], vec![s("call after 5pm")]]),
+        ("Contacts", contacts),
+    ]);
+    let p = parse(&book, "list.xlsx");
+    assert_eq!(p.contacts.len(), 200);
+    assert_eq!(p.report.sheet.as_deref(), Some("Contacts"));
+    let why = p.report.sheet_reason.unwrap_or_default();
+    assert!(why.contains("holds phone numbers"), "{why}");
+    assert!(why.contains("\"Instructions\" (no phone column)"), "{why}");
+    assert!(why.contains("\"Notes\" (no phone numbers"), "{why}");
+    // A sentence that mentions a phone is not a header.
+    assert!(!columns::is_label(
+        "Fill in the Contacts sheet. Phone numbers in column B."
+    ));
+    assert!(columns::is_label("Mobile Phone #"));
 }

@@ -29,14 +29,33 @@ pub(crate) fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
     }
 }
 
-/// True when the bytes look like text rather than a binary format (no NUL in the first
-/// 8 KiB, or a UTF-16 BOM).
+/// True when the bytes look like text rather than a binary format: a UTF-16 BOM, or no NUL
+/// and (almost) no control bytes in the first 8 KiB. Text files hold tabs, line breaks and
+/// form feeds; binary data holds every byte value, about one in eight of them a control byte.
+/// The bytes Windows-1252 leaves undefined count as control bytes when the text is not UTF-8.
 pub(crate) fn looks_like_text(bytes: &[u8]) -> bool {
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return true;
     }
     let head = bytes.get(..bytes.len().min(8192)).unwrap_or(bytes);
-    memchr::memchr(0, head).is_none()
+    if memchr::memchr(0, head).is_some() {
+        return false;
+    }
+    // A UTF-8 sequence cut by the 8 KiB window is still UTF-8.
+    let utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    };
+    let control = head
+        .iter()
+        .filter(|&&b| {
+            (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1A))
+                || b == 0x7F
+                || (!utf8 && matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D))
+        })
+        .count();
+    // More than 1 in 100 (and more than a stray one or two) is not text.
+    control <= 2 || control * 100 <= head.len()
 }
 
 /// Candidate delimiters, in order of preference on a tie.

@@ -1,4 +1,4 @@
-//! Hostile spreadsheets through the real entry points (issue 14 item 10): files that abort a
+//! Hostile files through the real entry points. Spreadsheets (issue 14 item 10) that abort a
 //! process reading them with calamine in-process. `/campaigns/preview` answers 422
 //! `corrupt_file` and keeps serving; the ingest function records a failed import naming the
 //! problem. Spreadsheets are read by the sheet worker (`contacts_parser::worker`), registered
@@ -137,4 +137,45 @@ async fn ingest_records_a_failed_import_and_lives() {
             .expect("campaign");
         assert_eq!(after.import_state, ImportState::Failed, "{name}");
     }
+}
+
+/// A 50,000-column row imported whole before (issue 14 item 9): its contact item would be far
+/// over DynamoDB's 400 KB limit, the write failed and the import was retried into the
+/// dead-letter queue. Now the file is rejected with an error that names the cap.
+#[tokio::test]
+async fn ingest_names_the_cap_for_a_50000_column_row() {
+    let repo = fresh_repo().await;
+    let blobs = blobs().await;
+    let c = running_campaign(
+        &repo,
+        settings(daytime_zone()),
+        "phone\n+12025550100\n",
+        CampaignState::Draft,
+    )
+    .await;
+    let mut csv = String::from("phone");
+    csv.push_str(&",x".repeat(50_000));
+    csv.push_str("\n2025550123");
+    csv.push_str(&",v".repeat(50_000));
+    csv.push('\n');
+    let key = format!("uploads/tester/{}/wide.csv", c.id);
+    blobs
+        .put_bytes(&key, "text/csv", Bytes::from(csv))
+        .await
+        .expect("put");
+    let limits = contacts_parser::Limits::default();
+    let out = ingest_object(&repo, &blobs, &key, &limits, chrono::Utc::now())
+        .await
+        .expect("ingest");
+    let IngestResult::Rejected(reason) = out else {
+        panic!("{out:?}")
+    };
+    assert!(reason.contains("limit of 100"), "{reason}");
+    let after = repo
+        .get_campaign(&c.id)
+        .await
+        .expect("get")
+        .expect("campaign");
+    assert_eq!(after.import_state, ImportState::Failed);
+    assert_eq!(after.import_error.as_deref(), Some(reason.as_str()));
 }

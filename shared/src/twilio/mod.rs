@@ -3,12 +3,16 @@
 //! The base URL is configurable (`TWILIO_API_BASE`) so the simulator in `infra/twilio-sim`
 //! stands in locally and in tests.
 
+#[cfg(feature = "aws")]
 pub mod client;
+#[cfg(feature = "aws")]
 pub mod credentials;
 pub mod signature;
 pub mod twiml;
 
+#[cfg(feature = "aws")]
 pub use client::TwilioClient;
+#[cfg(feature = "aws")]
 pub use credentials::{CredentialSource, CredentialStore, Credentials, TwilioConfig};
 
 use chrono::{DateTime, Utc};
