@@ -56,8 +56,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PhonePath {
     get, path = "/dnc", tag = "do-not-call", params(DncParams),
     responses(
         (status = 200, description = "A page of the list", body = DncPage),
-        (status = 400, description = "Bad limit or cursor", body = ErrorBody),
+        (status = 400, description = "Bad cursor", body = ErrorBody),
         (status = 401, description = "No or invalid token", body = ErrorBody),
+        (status = 422, description = "limit outside 1..100 (field named)", body = ErrorBody),
     )
 )]
 pub async fn list(State(st): State<AppState>, user: User, ApiQuery(q): ApiQuery<DncParams>) -> Result<Json<DncPage>, ApiError> {

@@ -618,6 +618,10 @@ export interface components {
              * @description Data rows seen (blank rows and the header excluded).
              */
             rows: number;
+            /** @description The sheet the contacts came from (spreadsheets only). */
+            sheet?: string | null;
+            /** @description Why that sheet was chosen, naming the sheets skipped. */
+            sheet_reason?: string | null;
         };
         /**
          * @description Where the contact import stands.
@@ -1686,7 +1690,7 @@ export interface operations {
                     "application/json": components["schemas"]["DncPage"];
                 };
             };
-            /** @description Bad limit or cursor */
+            /** @description Bad cursor */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1697,6 +1701,15 @@ export interface operations {
             };
             /** @description No or invalid token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description limit outside 1..100 (field named) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
