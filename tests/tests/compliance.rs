@@ -164,7 +164,8 @@ async fn numbers_on_the_list_at_import_are_skipped_with_the_reason() {
     let numbers = common::numbers(4);
     send(&app, Method::POST, "/dnc", Some("tester"), Some(json!({"phone": numbers[1]}))).await;
     send(&app, Method::POST, "/dnc", Some("someone-else"), Some(json!({"phone": numbers[2]}))).await;
-    let c = common::running_campaign(&deps.repo, common::settings("America/New_York"), &common::csv(&numbers, "America/New_York"), CampaignState::Draft).await;
+    let tz = common::daytime_zone();
+    let c = common::running_campaign(&deps.repo, common::settings(tz), &common::csv(&numbers, tz), CampaignState::Draft).await;
     assert_eq!((c.counters.total, c.counters.pending, c.counters.skipped), (4, 3, 1));
     assert_eq!(c.import_report.as_ref().map(|r| r["do_not_call_skipped"].clone()), Some(json!(1)));
     let all = deps.repo.all_contacts(&c.id).await.expect("contacts");
@@ -175,6 +176,100 @@ async fn numbers_on_the_list_at_import_are_skipped_with_the_reason() {
     // The contact records its zones and their sources.
     let z = &all[0].location.zones;
     assert_eq!(z.len(), 1);
-    assert_eq!(z[0].zone, "America/New_York");
+    assert_eq!(z[0].zone, tz);
     assert_eq!(z[0].sources.len(), 2, "number and timezone column: {z:?}");
+}
+
+// ---- through the dialer and the Twilio simulator
+
+use shared::domain::settings::SettingsInput;
+use shared::service::dial::DialOutcome;
+
+fn dialed(local: &campaigns::local::Local) -> Vec<String> {
+    common::dialing::sim_record(local).calls.iter().map(|c| c.to.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_number_added_to_the_list_mid_campaign_is_never_dialed() {
+    let local = common::dialing::local(false, |_| {}).await;
+    let tz = common::daytime_zone();
+    let nums = common::numbers(3);
+    let input = SettingsInput { max_concurrent_calls: Some(3), ..common::dialing::quick(tz) };
+    let c = common::running_campaign(&local.repo, input, &common::csv(&nums, tz), CampaignState::Running).await;
+    assert_eq!(c.counters.skipped, 0, "not on the list at import");
+    // The number joins the list while the campaign runs; the work index still proposes it.
+    local.repo.dnc_add(&c.owner, &nums[1], shared::adapters::dynamodb::dnc::DncSource::OptOut, chrono::Utc::now(), Some(&c.id)).await.expect("add");
+    for _ in 0..4 {
+        local.dialer.dial_next(&c.id).await.expect("dial");
+    }
+    let calls = dialed(&local);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(!calls.contains(&nums[1]), "a listed number was dialed: {calls:?}");
+    let listed = local.repo.get_contact(&c.id, &nums[1]).await.expect("read").expect("contact");
+    assert_eq!(listed.state, ContactState::Skipped);
+    assert_eq!(listed.attempts, 0);
+    assert!(listed.failure_reason.as_deref().is_some_and(|r| r.contains("do-not-call")));
+    common::dialing::assert_counters_match_recount(&local, &c.id).await;
+}
+
+#[tokio::test]
+async fn a_multi_zone_number_waits_until_every_zone_is_in_its_window() {
+    // Alaska (907) is Anchorage and Adak, an hour apart; the file has no timezone column, so the
+    // zones come from the number alone (the path real files take).
+    let clock = shared::ports::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 14, 17, 30, 0).unwrap());
+    let c2 = clock.clone();
+    let local = common::dialing::local(false, move |o| o.clock = Arc::new(c2)).await;
+    let c = common::running_campaign(&local.repo, common::dialing::quick("America/New_York"), "phone\n+19075551000\n", CampaignState::Running).await;
+    // 08:30 in Anchorage, 07:30 in Adak: not dialed, deferred to 08:00 Adak = 18:00 UTC.
+    let out = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert_eq!(out, DialOutcome::NothingDue);
+    assert!(dialed(&local).is_empty());
+    let ct = local.repo.get_contact(&c.id, "+19075551000").await.expect("read").expect("contact");
+    assert_eq!((ct.state, ct.attempts), (ContactState::Pending, 0));
+    assert_eq!(ct.next_attempt_ms, chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 14, 18, 0, 0).unwrap().timestamp_millis());
+    clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 1, 14, 18, 0, 0).unwrap());
+    let out = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert!(matches!(out, DialOutcome::Dialed { .. }), "{out:?}");
+    // The attempt records why: both zones from the number, their local times, each rule.
+    let attempt = local.repo.get_attempt(&c.id, "+19075551000", 1).await.expect("read").expect("attempt");
+    let audit = attempt.audit.expect("audit on the attempt");
+    let zones: Vec<&str> = audit["zones"].as_array().expect("zones").iter().filter_map(|z| z["zone"].as_str()).collect();
+    assert_eq!(zones, vec!["America/Adak", "America/Anchorage"]);
+    assert_eq!(audit["zones"][0]["sources"], json!(["number"]));
+    assert_eq!(audit["zones"][0]["local_time"], "2026-01-14T08:00:00-10:00");
+    assert_eq!(audit["checked_at"], "2026-01-14T18:00:00Z");
+    let rules: Vec<&str> = audit["rules"].as_array().expect("rules").iter().filter_map(|r| r["rule"].as_str()).collect();
+    for r in ["blocked_dates", "business_hours", "recipient_window", "frequency_cap", "do_not_call"] {
+        assert!(rules.contains(&r), "{r} missing from {rules:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn caps_hold_across_two_campaigns_dialing_at_once() {
+    let local = common::dialing::local(false, |_| {}).await;
+    let tz = common::daytime_zone();
+    let nums = common::numbers(1);
+    let capped = SettingsInput {
+        frequency_cap: Some(shared::domain::compliance::policy::FrequencyCapInput { per_24h: Some(1), per_7_days: None }),
+        ..common::dialing::quick(tz)
+    };
+    // Two campaigns of the same owner share the number; both dial at the same moment.
+    let a = common::running_campaign(&local.repo, capped.clone(), &common::csv(&nums, tz), CampaignState::Running).await;
+    let b = common::running_campaign(&local.repo, capped, &common::csv(&nums, tz), CampaignState::Running).await;
+    let (ra, rb) = tokio::join!(local.dialer.dial_next(&a.id), local.dialer.dial_next(&b.id));
+    let outs = [ra.expect("dial a"), rb.expect("dial b")];
+    let placed = outs.iter().filter(|o| matches!(o, DialOutcome::Dialed { .. })).count();
+    assert_eq!(placed, 1, "{outs:?}");
+    assert_eq!(dialed(&local).len(), 1);
+    // The other contact waits, uncharged, until 24 hours after the call.
+    let mut waiting = 0;
+    for id in [&a.id, &b.id] {
+        let ct = local.repo.get_contact(id, &nums[0]).await.expect("read").expect("contact");
+        if ct.state == ContactState::Pending {
+            assert_eq!(ct.attempts, 0);
+            assert!(ct.next_attempt_ms > chrono::Utc::now().timestamp_millis() + 23 * 3_600_000, "deferred by the cap");
+            waiting += 1;
+        }
+    }
+    assert_eq!(waiting, 1);
 }

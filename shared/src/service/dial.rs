@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use rand::Rng;
 use tracing::{debug, info, warn};
 
@@ -24,12 +23,16 @@ use crate::adapters::dynamodb::records::{ContactRecord, to_ms};
 use crate::adapters::dynamodb::{Repo, RepoError};
 use crate::adapters::sqs::DialQueue;
 use crate::domain::contact::after_call;
-use crate::domain::hours::{Window, dial_window};
+use crate::domain::compliance::{self, CapFacts, Decision, DncFacts};
+use crate::domain::hours::Window;
 use crate::domain::masking::mask_phone;
 use crate::domain::twilio_errors::{self, Refusal};
 use crate::domain::{AfterCall, CallStatus, Campaign, CampaignState, ContactState, Outcome};
 use crate::ports::{Clock, Telephony};
 use crate::twilio::{CreateCall, TelephonyError};
+
+/// Why a contact found on the owner's do-not-call list at dial time is skipped.
+pub const DNC_REASON: &str = "on the owner's do-not-call list";
 
 /// Settings of the dialer that are not per campaign.
 #[derive(Debug, Clone)]
@@ -234,8 +237,8 @@ impl Dialer {
             self.enqueue(campaign_id, secs_until(now, next)).await?;
             return Ok(DialOutcome::Paced(next));
         }
-        let tz = c.settings.timezone;
-        if let Window::OpensAt(t) = dial_window(now, &c.settings.business_hours, tz, None) {
+        // Business hours and blocked dates, in the campaign's zone.
+        if let Window::OpensAt(t) = compliance::campaign_window(now, &c.settings) {
             return Ok(DialOutcome::Closed(t));
         }
         let now_ms = to_ms(now);
@@ -253,29 +256,72 @@ impl Dialer {
             if !cand.state.is_dialable() || cand.next_attempt_ms > now_ms {
                 continue; // the index lags the table
             }
-            let contact_tz = cand.tz.as_deref().and_then(|z| z.parse::<Tz>().ok());
-            if let Window::OpensAt(t) = dial_window(now, &c.settings.business_hours, tz, contact_tz) {
-                // Outside the contact's own hours: wait without being charged an attempt.
-                match self.repo.defer_contact(campaign_id, &cand, to_ms(t)).await {
-                    Ok(()) | Err(RepoError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
+            // Every rule at this instant (invariants 4, 11, 12): the recipient's window in all of
+            // their zones, state rules, blocked dates; the do-not-call list and the caps are
+            // conditions of the claim below, not only checks here.
+            let location = cand.location.clone().unwrap_or_else(|| compliance::locate(&cand.phone, &cand.metadata));
+            let eval = compliance::evaluate(now, &c.settings, &location, CapFacts::InClaim, DncFacts::InClaim);
+            match eval.decision {
+                Decision::Dial => {}
+                Decision::Wait(t) => {
+                    // Outside the recipient's hours: wait without being charged an attempt.
+                    self.defer_or_ignore(campaign_id, &cand, to_ms(t)).await?;
+                    continue;
                 }
-                continue;
+                Decision::Skip(reason) => {
+                    self.skip_or_ignore(campaign_id, &cand, &reason).await?;
+                    continue;
+                }
             }
-            let claim = Claim::next(campaign_id, &cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
+            let mut claim = Claim::next(campaign_id, &cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
+            claim.checks.push(self.repo.dnc_absent_check(&c.owner, &cand.phone)?);
+            let per_24h = compliance::cap_per_24h(&c.settings, &location);
+            claim.updates.push(self.repo.cap_update(&c.owner, &cand.phone, now_ms, per_24h, c.settings.frequency_cap.per_7_days)?);
+            claim.audit = serde_json::to_value(&eval.audit).ok();
             let (id, attempt) = (claim.claim, claim.attempt);
             match self.repo.claim(&claim).await {
                 Ok(()) => {
                     leased = Some((cand, id, attempt));
                     break;
                 }
-                Err(ClaimError::ContactTaken | ClaimError::Refused(_)) => continue,
+                Err(ClaimError::Refused(0)) => {
+                    // On the owner's do-not-call list (perhaps added while the campaign runs).
+                    info!(campaign_id, phone = %mask_phone(&cand.phone), "on the do-not-call list; skipped");
+                    self.skip_or_ignore(campaign_id, &cand, DNC_REASON).await?;
+                    continue;
+                }
+                Err(ClaimError::Refused(_)) => {
+                    // The cap is reached (another campaign of the owner may have called): wait,
+                    // uncharged, until the oldest counted call leaves the window.
+                    let history = self.repo.cap_history(&c.owner, &cand.phone).await?;
+                    let until = compliance::cap_check(&history, now, per_24h, c.settings.frequency_cap.per_7_days)
+                        .err()
+                        .unwrap_or(now + chrono::Duration::seconds(1));
+                    info!(campaign_id, phone = %mask_phone(&cand.phone), "frequency cap reached; deferred");
+                    self.defer_or_ignore(campaign_id, &cand, to_ms(until)).await?;
+                    continue;
+                }
+                Err(ClaimError::ContactTaken) => continue,
                 Err(ClaimError::CampaignBusy) => return Ok(DialOutcome::NoSlot),
                 Err(ClaimError::Repo(e)) => return Err(e.into()),
             }
         }
         let Some((contact, claim, attempt)) = leased else { return Ok(DialOutcome::NothingDue) };
         self.place(&c, contact, claim, attempt, now).await
+    }
+
+    async fn defer_or_ignore(&self, campaign_id: &str, contact: &ContactRecord, due_ms: i64) -> Result<(), DialError> {
+        match self.repo.defer_contact(campaign_id, contact, due_ms).await {
+            Ok(()) | Err(RepoError::Conflict) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn skip_or_ignore(&self, campaign_id: &str, contact: &ContactRecord, reason: &str) -> Result<(), DialError> {
+        match self.repo.skip_contact(campaign_id, contact, reason).await {
+            Ok(()) | Err(RepoError::Conflict) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn place(&self, c: &Campaign, contact: ContactRecord, claim: u32, attempt: u32, now: DateTime<Utc>) -> Result<DialOutcome, DialError> {
@@ -667,6 +713,11 @@ impl Dialer {
             if self.repo.try_complete(campaign_id, to_ms(now)).await? {
                 info!(campaign_id, "campaign completed");
             }
+            return Ok(None);
+        }
+        // Outside business hours or on a blocked date: no dial message until the window opens
+        // (the tick looks again; nothing reads contacts meanwhile).
+        if compliance::campaign_window(now, &c.settings) != Window::Open {
             return Ok(None);
         }
         let free = c.counters.calling < u64::from(c.settings.max_concurrent_calls);

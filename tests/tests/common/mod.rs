@@ -34,33 +34,44 @@ pub async fn fresh_repo() -> Repo {
 use chrono::{DateTime, Timelike, Utc};
 use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState, SettingsInput};
 
-/// A timezone where it is daytime now (local 09:00-18:59), so a test's contacts are inside
-/// their 08:00-21:00 window whenever the test runs.
-pub fn daytime_zone() -> &'static str {
-    const ZONES: [&str; 9] = [
-        "Pacific/Honolulu",
-        "America/Los_Angeles",
-        "America/New_York",
-        "Europe/London",
-        "Europe/Berlin",
-        "Asia/Kolkata",
-        "Asia/Tokyo",
-        "Australia/Sydney",
-        "Pacific/Auckland",
-    ];
+/// Zones a test can call into, each with numbers whose own prefix lies in that zone alone and
+/// in no state with stricter rules: the recipient window holds in every zone the contact may be
+/// in (the number's and the timezone column's), so tests dial whatever the hour of the run.
+const DAYTIME: [(&str, &str); 6] = [
+    ("America/New_York", "+1202555"),
+    ("America/Los_Angeles", "+1213555"),
+    ("Pacific/Honolulu", "+1808555"),
+    ("Pacific/Guam", "+1671555"),
+    ("Europe/London", "+44207946"),
+    ("UTC", "+1202555"),
+];
+
+fn daytime() -> (&'static str, &'static str) {
     let now = Utc::now();
-    ZONES
+    DAYTIME
         .into_iter()
-        .find(|z| {
+        .find(|(z, _)| {
             let tz: chrono_tz::Tz = z.parse().expect("known zone");
             (9..=18).contains(&now.with_timezone(&tz).hour())
         })
-        .unwrap_or("UTC")
+        .unwrap_or(DAYTIME[0])
 }
 
-/// `n` distinct valid US numbers (+1 202 555 01xx style, spread over exchanges).
+/// A timezone where it is daytime now (local 09:00-18:59), so a test's contacts are inside
+/// their 08:00-21:00 window whenever the test runs.
+pub fn daytime_zone() -> &'static str {
+    daytime().0
+}
+
+/// `n` distinct valid numbers (n <= 2000) in the daytime zone (`daytime_zone`): +1 202 555 1xxx
+/// style in the US zones; in London +44 20 7946 0xxx, then +44 113 496 0xxx (Ofcom's drama ranges).
 pub fn numbers(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("+1202555{:04}", 1000 + i)).collect()
+    let prefix = daytime().1;
+    if prefix.starts_with("+44") {
+        (0..n).map(|i| if i < 1000 { format!("{prefix}{i:04}") } else { format!("+44113496{:04}", i - 1000) }).collect()
+    } else {
+        (0..n).map(|i| format!("{prefix}{:04}", 1000 + i)).collect()
+    }
 }
 
 /// A CSV with phone, name and timezone columns.

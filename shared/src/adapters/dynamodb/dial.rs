@@ -49,6 +49,11 @@ pub struct Claim<'a> {
     /// (compliance: do-not-call entry absent, frequency caps...). A failed one answers
     /// `ClaimError::Refused(index)`. At most 97: a transaction holds 100 items.
     pub checks: Vec<ConditionCheck>,
+    /// Conditional updates of other items in the same transaction, after the checks (the
+    /// recipient's frequency-cap history); a failed one is `Refused(checks.len() + index)`.
+    pub updates: Vec<Update>,
+    /// Why this dial was allowed (invariant 12), written on the attempt item.
+    pub audit: Option<serde_json::Value>,
 }
 
 impl<'a> Claim<'a> {
@@ -63,6 +68,8 @@ impl<'a> Claim<'a> {
             lease_until_ms,
             next_dial_ms,
             checks: Vec::new(),
+            updates: Vec::new(),
+            audit: None,
         }
     }
 }
@@ -102,7 +109,7 @@ pub enum SidRecorded {
     AttemptMoved,
 }
 
-fn counter_of(state: ContactState) -> &'static str {
+pub(crate) fn counter_of(state: ContactState) -> &'static str {
     match state {
         ContactState::Pending => attr::C_PENDING,
         ContactState::Calling => attr::C_CALLING,
@@ -281,6 +288,7 @@ impl Repo {
             answered_by: None,
             outcome: None,
             ended_ms: None,
+            audit: c.audit.clone(),
         };
         let put = build(
             Put::builder()
@@ -296,6 +304,7 @@ impl Repo {
             TransactWriteItem::builder().put(put).build(),
         ];
         items.extend(c.checks.iter().cloned().map(|check| TransactWriteItem::builder().condition_check(check).build()));
+        items.extend(c.updates.iter().cloned().map(|u| TransactWriteItem::builder().update(u).build()));
         Ok(items)
     }
 

@@ -4,6 +4,7 @@
 //! (ingest and listing), dialing (leases, slots, call status, watchdog).
 
 pub mod campaigns;
+pub mod compliance;
 pub mod contacts;
 pub mod dial;
 pub mod dnc;

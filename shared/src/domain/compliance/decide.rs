@@ -168,6 +168,16 @@ fn blocked_window(now: DateTime<Utc>, tz: Tz, blocked: &[NaiveDate]) -> Window {
     Window::OpensAt(resolve(tz, date, NaiveTime::MIN))
 }
 
+/// The campaign's own rules (blocked dates and business hours in its zone), before any contact:
+/// when closed, the dialer does not look at contacts until the window opens.
+pub fn campaign_window(now: DateTime<Utc>, s: &Settings) -> Window {
+    match (blocked_window(now, s.timezone, &s.blocked_dates), business_window(now, &s.business_hours, s.timezone)) {
+        (Window::Open, Window::Open) => Window::Open,
+        (Window::OpensAt(t), Window::Open) | (Window::Open, Window::OpensAt(t)) => Window::OpensAt(t),
+        (Window::OpensAt(a), Window::OpensAt(b)) => Window::OpensAt(a.max(b)),
+    }
+}
+
 /// The zones the recipient window is checked in (the campaign's when none is known and the
 /// setting says so), or `None` when the contact must be skipped.
 fn window_zones(settings: &Settings, location: &Location) -> Option<Vec<(Tz, Vec<Source>)>> {

@@ -15,7 +15,7 @@ pub mod rules;
 
 pub use decide::{
     Audit, CapFacts, Decision, DncFacts, Evaluation, Rule, RuleCheck, Verdict, cap_check,
-    cap_per_24h, evaluate, next_allowed,
+    cap_per_24h, campaign_window, evaluate, next_allowed,
 };
 pub use location::{Location, Source, SourcedState, SourcedZone, locate};
 pub use policy::{FrequencyCap, RecipientHours, UnknownTimezone};
