@@ -168,6 +168,9 @@ pub struct Stats {
     pub last_called_at: Option<DateTime<Utc>>,
     /// Finished contacts over all contacts, 0..=100.
     pub progress_percent: f64,
+    /// What the campaign is waiting for now (`domain::waiting`): in `GET /campaigns/{id}` with
+    /// the head of the work queue, in lists and action responses from the campaign alone.
+    pub waiting: Option<super::waiting::Waiting>,
 }
 
 impl Stats {
@@ -187,6 +190,7 @@ impl Stats {
             average_duration_seconds: (t.calls_answered > 0).then(|| t.answered_seconds as f64 / t.calls_answered as f64),
             last_called_at: t.last_called_at,
             progress_percent: if c.total == 0 { 0.0 } else { (finished as f64 * 1000.0 / c.total as f64).round() / 10.0 },
+            waiting: None,
         }
     }
 }

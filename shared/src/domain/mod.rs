@@ -10,6 +10,7 @@ pub mod hours;
 pub mod masking;
 pub mod settings;
 pub mod twilio_errors;
+pub mod waiting;
 
 pub use call::{CallStatus, Outcome};
 pub use campaign::{Action, AgentSnapshot, CallTotals, Campaign, CampaignState, Counters, ImportState, Stats};

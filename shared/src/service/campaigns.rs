@@ -575,8 +575,19 @@ pub async fn owned(deps: &Deps, owner: &str, id: &str) -> Result<Campaign, Servi
         .ok_or(ServiceError::NotFound)
 }
 
+/// The campaign, with what it is waiting for (`stats.waiting`): the campaign item plus, while
+/// contacts are queued, one bounded Query on the head of its work queue.
 pub async fn get(deps: &Deps, owner: &str, id: &str) -> Result<CampaignView, ServiceError> {
-    Ok((&owned(deps, owner, id).await?).into())
+    let c = owned(deps, owner, id).await?;
+    let queued = c.counters.pending + c.counters.retrying;
+    let head = if c.state.is_active() && queued > 0 {
+        deps.repo.queue_head(id, crate::adapters::dynamodb::waiting::QUEUE_HEAD).await?
+    } else {
+        crate::domain::waiting::QueueHead::default()
+    };
+    let mut view = CampaignView::from(&c);
+    view.stats.waiting = Some(crate::domain::waiting::waiting(&c, &head, deps.clock.now()));
+    Ok(view)
 }
 
 pub async fn list_contacts(
