@@ -88,6 +88,7 @@ step "cfn-lint template.yaml" cfn_lint
 step "schemathesis /openapi.json" schemathesis_check
 step "make test stops only the emulator it started" "$ROOT/tests/stack_ownership.sh"
 step "dashboard (web/): types, build, browser tests" web_checks
+step "newcomer run (the README's and docs/api.md's commands as written)" "$ROOT/tests/newcomer.sh"
 
 printf '\n==> summary\n'
 printf '  %s\n' "${RESULTS[@]}"
