@@ -116,6 +116,23 @@ pub struct ImportReport {
     /// Why that sheet was chosen, naming the sheets skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sheet_reason: Option<String>,
+    /// The file's columns in file order, as written, and what each became: what an export
+    /// writes back (empty for a file of bare numbers and for reports stored before it existed).
+    #[serde(default)]
+    pub columns: Vec<FileColumn>,
+}
+
+/// One column of the file and where its values went.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct FileColumn {
+    /// The header as written.
+    pub header: String,
+    /// `phone` (the text as written is kept), `name`, `first_name`, `last_name`, or `metadata`.
+    pub role: String,
+    /// The metadata key the column's values are stored under (role `metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -133,7 +150,12 @@ pub struct ParsedContact {
     pub row: u64,
     /// E.164, without the extension.
     pub phone: String,
+    /// The phone cell as written in the file (trimmed).
+    pub phone_text: String,
     pub name: Option<String>,
+    /// The two cells a "First + Last" name was joined from, as written; empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub name_parts: Vec<String>,
     pub metadata: BTreeMap<String, String>,
     /// IANA zone: from a timezone column when it holds a valid zone, else from the number
     /// when its prefix maps to exactly one zone.
@@ -732,6 +754,7 @@ impl<'a> Accumulator<'a> {
                 errors_truncated: 0,
                 sheet: None,
                 sheet_reason: None,
+                columns: Vec::new(),
             },
             contacts: Vec::new(),
             seen: HashMap::new(),
@@ -798,6 +821,10 @@ impl<'a> Accumulator<'a> {
             }
         }
 
+        let name_parts = match self.layout.name {
+            NameSource::FirstLast(f, l) => vec![cells.cell(f).trim().to_string(), cells.cell(l).trim().to_string()],
+            _ => Vec::new(),
+        };
         let name = match self.layout.name {
             NameSource::None => None,
             NameSource::Single(i) => Some(cells.cell(i).trim().to_string()),
@@ -870,11 +897,32 @@ impl<'a> Accumulator<'a> {
         self.contacts.push(ParsedContact {
             row,
             phone: normalized.e164,
+            phone_text: raw.trim().to_string(),
             name,
+            name_parts,
             metadata,
             timezone,
         });
         Ok(())
+    }
+
+    /// The header's columns in file order and the role of each (see [`FileColumn`]).
+    fn file_columns(&self) -> Vec<FileColumn> {
+        let Some(header) = self.layout.header.as_ref() else { return Vec::new() };
+        header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let (role, key) = match self.layout.name {
+                    _ if i == self.layout.phone => ("phone", None),
+                    NameSource::Single(n) if n == i => ("name", None),
+                    NameSource::FirstLast(f, _) if f == i => ("first_name", None),
+                    NameSource::FirstLast(_, l) if l == i => ("last_name", None),
+                    _ => ("metadata", self.layout.keys.get(i).cloned()),
+                };
+                FileColumn { header: h.clone(), role: role.to_string(), key }
+            })
+            .collect()
     }
 
     fn finish(mut self) -> Parsed {
@@ -891,6 +939,7 @@ impl<'a> Accumulator<'a> {
             columns.push("extension".to_string());
         }
         self.report.metadata_columns = columns;
+        self.report.columns = self.file_columns();
         Parsed {
             report: self.report,
             contacts: self.contacts,

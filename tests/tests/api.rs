@@ -629,6 +629,7 @@ async fn create_rejects_each_bad_setting_naming_the_field() {
 async fn create_rejects_bad_requests_without_a_500() {
     let app = app_with(ApiLimits {
         max_inline_file_bytes: 2048,
+        ..ApiLimits::default()
     })
     .await;
     let agent = app.agent("alice").await;
@@ -1233,7 +1234,8 @@ async fn delete_removes_contacts_file_and_schedule() {
 async fn export_csv_has_original_columns_and_neutralizes_formulas() {
     let app = app().await;
     let agent = app.agent("alice").await;
-    let csv = "phone,name,company,note\n+12025550101,=cmd|' /C calc'!A0,Acme,@SUM(A1)\n+12025550102,Bob,-2+3,\tx\n";
+    // The file's own order (company before the phone, the name last) and the phone as written.
+    let csv = "Company,Phone Number,Full Name,note\nAcme,+1 202 555 0101,=cmd|' /C calc'!A0,@SUM(A1)\n-2+3,(202) 555-0102,Bob,\tx\n";
     let id = app.campaign_with("alice", settings(&agent), csv).await;
     let r = app
         .get(&format!("/campaigns/{id}/export.csv"), "alice")
@@ -1258,28 +1260,35 @@ async fn export_csv_has_original_columns_and_neutralizes_formulas() {
     assert_eq!(
         header,
         [
-            "name",
-            "company",
+            "Company",
+            "Phone Number",
+            "Full Name",
             "note",
             "phone_e164",
             "state",
             "outcome",
             "attempts",
             "last_call_at",
-            "duration_seconds"
+            "duration_seconds",
+            "row"
         ]
     );
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
     assert_eq!(rows.len(), 2);
-    let ann = rows.iter().find(|r| r[3] == "+12025550101").expect("ann");
-    assert_eq!(ann[0], "'=cmd|' /C calc'!A0");
-    assert_eq!(ann[1], "Acme");
-    assert_eq!(ann[2], "'@SUM(A1)");
-    assert_eq!((ann[4].as_str(), ann[6].as_str()), ("pending", "0"));
-    let bob = rows.iter().find(|r| r[3] == "+12025550102").expect("bob");
-    assert_eq!(bob[1], "'-2+3");
+    // Upload order.
+    assert_eq!((rows[0][4].as_str(), rows[1][4].as_str()), ("+12025550101", "+12025550102"));
+    let ann = &rows[0];
+    assert_eq!(ann[0], "Acme");
+    assert_eq!(ann[1], "'+1 202 555 0101", "the phone as written (neutralized: it starts with +)");
+    assert_eq!(ann[2], "'=cmd|' /C calc'!A0");
+    assert_eq!(ann[3], "'@SUM(A1)");
+    assert_eq!((ann[5].as_str(), ann[7].as_str(), ann[10].as_str()), ("pending", "0", "2"));
+    let bob = &rows[1];
+    assert_eq!(bob[0], "'-2+3");
+    assert_eq!(bob[1], "(202) 555-0102");
+    assert_eq!(bob[2], "Bob");
     for row in &rows {
         for cell in row.iter().filter(|c| !c.starts_with("+1202")) {
             assert!(

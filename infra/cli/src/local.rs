@@ -198,7 +198,7 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
         voice_gateway_url: opts.voice_gateway_url.clone(),
     })
     .with_optout(OptOutSecret::fixed(opts.optout_secret.clone()));
-    let state = state.with_limits(ApiLimits { max_inline_file_bytes: opts.max_inline_file_bytes });
+    let state = state.with_limits(ApiLimits { max_inline_file_bytes: opts.max_inline_file_bytes, ..ApiLimits::default() });
     let mut app = router(state);
     if let Some(dir) = &opts.web_dir {
         app = app.merge(crate::web::routes(dir.clone(), opts.jwt_secret.clone(), opts.max_inline_file_bytes));

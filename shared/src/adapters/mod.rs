@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod s3;
+pub mod s3_stream;
 pub mod scheduler;
 pub mod sqs;
 pub mod metrics;

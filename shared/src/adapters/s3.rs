@@ -47,7 +47,7 @@ pub struct Blobs {
     max_object_bytes: u64,
 }
 
-fn sdk_err<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+pub(crate) fn sdk_err<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
     e: aws_sdk_s3::error::SdkError<E, R>,
 ) -> BlobError {
     BlobError::Sdk(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())

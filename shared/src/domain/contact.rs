@@ -59,6 +59,12 @@ pub struct Contact {
     pub campaign_id: String,
     /// E.164.
     pub phone: String,
+    /// The phone as written in the uploaded file (null for contacts imported before it was kept).
+    #[serde(default)]
+    pub phone_text: Option<String>,
+    /// The first and last name cells a joined name came from, as written (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_parts: Vec<String>,
     /// Upload order (0-based), used to dial in file order.
     pub seq: u64,
     /// Spreadsheet row number in the uploaded file.

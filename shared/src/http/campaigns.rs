@@ -19,6 +19,7 @@ use crate::adapters::dynamodb::RepoError;
 use crate::adapters::dynamodb::campaigns::{IdempotencyClaim, IdempotencyRecord, MAX_PAGE};
 use crate::adapters::dynamodb::keys::{idem_sk, user_pk};
 use crate::domain::{CampaignState, ContactState, SettingsInput};
+use crate::service::export::{Export, ExportLink};
 use crate::service::campaigns::{
     self as svc, CampaignPage, CampaignView, ContactPage, CreatedWithFile, DraftCreated, Preview,
     new_id,
@@ -634,12 +635,16 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// One CSV row per contact: original columns, E.164 phone, state, outcome, attempts, last
-/// call time, duration. Cells a spreadsheet would run as formulas are neutralized.
+/// One CSV row per contact: the file's own columns in file order as written (the phone as
+/// written included), then the results (E.164 phone, state, outcome, attempts, last call time,
+/// duration, row). Cells a spreadsheet would run as formulas are neutralized. A campaign of more
+/// than `EXPORT_INLINE_MAX_CONTACTS` (20,000) contacts is written to the bucket in constant
+/// memory and answered with 303 and a presigned link (also in the JSON body).
 #[utoipa::path(
     get, path = "/campaigns/{id}/export.csv", tag = "campaigns", params(("id" = String, Path, description = "Campaign id")),
     responses(
         (status = 200, description = "The CSV", content_type = "text/csv", body = String),
+        (status = 303, description = "A large export: download it from `Location` (the same link is in the body)", body = ExportLink),
         (status = 401, description = "No or invalid token", body = ErrorBody),
         (status = 404, description = "No such campaign of yours", body = ErrorBody),
     )
@@ -649,18 +654,29 @@ pub async fn export_csv(
     user: User,
     ApiPath(id): ApiPath,
 ) -> Result<Response, ApiError> {
-    let (file_name, body) = svc::export_csv(&st.deps, &user.0, &id).await?;
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
-        .map_err(|_| ApiError::internal())?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    let inline_max = st.limits.export_inline_max_contacts;
+    match crate::service::export::export(&st.deps, &user.0, &id, inline_max).await? {
+        Export::Csv { file_name, body } => {
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+                .map_err(|_| ApiError::internal())?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                body,
+            )
+                .into_response())
+        }
+        Export::Link(link) => {
+            let location = HeaderValue::from_str(&link.url).map_err(|_| ApiError::internal())?;
+            let body = serde_json::to_string(&link).map_err(|_| ApiError::internal())?;
+            Ok((
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, location), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                body,
+            )
+                .into_response())
+        }
+    }
 }

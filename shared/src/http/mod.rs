@@ -33,12 +33,15 @@ pub const DEFAULT_MAX_INLINE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct ApiLimits {
     pub max_inline_file_bytes: u64,
+    /// Exports of more contacts than this go through the bucket and a presigned link.
+    pub export_inline_max_contacts: u64,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
         Self {
             max_inline_file_bytes: DEFAULT_MAX_INLINE_FILE_BYTES,
+            export_inline_max_contacts: crate::service::export::INLINE_EXPORT_MAX_CONTACTS,
         }
     }
 }
@@ -109,6 +112,10 @@ impl AppState {
             max_inline_file_bytes: parsed_or(
                 "MAX_INLINE_FILE_BYTES",
                 DEFAULT_MAX_INLINE_FILE_BYTES,
+            )?,
+            export_inline_max_contacts: parsed_or(
+                "EXPORT_INLINE_MAX_CONTACTS",
+                crate::service::export::INLINE_EXPORT_MAX_CONTACTS,
             )?,
         };
         // Start and resume wake the dialer at once through the dial queue (the tick is the

@@ -784,6 +784,9 @@ pub async fn delete(deps: &Deps, owner: &str, id: &str) -> Result<(), ServiceErr
     if let Err(e) = deps.blobs.delete_prefix(&upload_prefix(owner, id)).await {
         tracing::error!(campaign_id = %id, error = %e, "deleted campaign: uploaded file not removed");
     }
+    if let Err(e) = deps.blobs.delete_prefix(&super::export::export_prefix(owner, id)).await {
+        tracing::error!(campaign_id = %id, error = %e, "deleted campaign: exports not removed");
+    }
     Ok(())
 }
 
@@ -793,82 +796,6 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
         _ => std::borrow::Cow::Borrowed(cell),
     }
-}
-
-/// `GET /campaigns/{id}/export.csv`: one row per contact in upload order: the original
-/// columns (name, then the metadata columns in file order), then the E.164 phone, state,
-/// outcome, attempts, last call time and duration. Values from the file are neutralized;
-/// the E.164 phone is ours (`+` and digits only) and stays as it is.
-pub async fn export_csv(
-    deps: &Deps,
-    owner: &str,
-    id: &str,
-) -> Result<(String, Vec<u8>), ServiceError> {
-    let c = owned(deps, owner, id).await?;
-    let mut contacts = deps.repo.all_contacts(id).await?;
-    contacts.sort_by_key(|c| c.seq);
-    let mut columns: Vec<String> = c
-        .import_report
-        .as_ref()
-        .and_then(|r| r.get("metadata_columns"))
-        .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
-        .unwrap_or_default();
-    for contact in &contacts {
-        for k in contact.metadata.keys() {
-            if !columns.contains(k) {
-                columns.push(k.clone());
-            }
-        }
-    }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["name".into()];
-    header.extend(columns.iter().map(|h| neutralize(h).into_owned()));
-    header.extend(
-        [
-            "phone_e164",
-            "state",
-            "outcome",
-            "attempts",
-            "last_call_at",
-            "duration_seconds",
-        ]
-        .map(String::from),
-    );
-    let csv_err = |e: csv::Error| ServiceError::Internal(format!("csv: {e}"));
-    w.write_record(&header).map_err(csv_err)?;
-    for ct in &contacts {
-        let mut rec: Vec<String> = Vec::with_capacity(header.len());
-        rec.push(neutralize(ct.name.as_deref().unwrap_or("")).into_owned());
-        for col in &columns {
-            rec.push(
-                neutralize(ct.metadata.get(col).map(String::as_str).unwrap_or("")).into_owned(),
-            );
-        }
-        rec.push(ct.phone.clone());
-        rec.push(ct.state.as_str().to_string());
-        rec.push(
-            ct.outcome
-                .map(|o| o.as_str().to_string())
-                .unwrap_or_default(),
-        );
-        rec.push(ct.attempts.to_string());
-        rec.push(
-            ct.last_call_at
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                .unwrap_or_default(),
-        );
-        rec.push(
-            ct.last_duration_seconds
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-        );
-        w.write_record(&rec).map_err(csv_err)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| ServiceError::Internal(format!("csv: {e}")))?;
-    let file_name = format!("campaign-{id}.csv");
-    Ok((file_name, body))
 }
 
 // ---- agents ----

@@ -56,6 +56,8 @@ impl Repo {
             entity: "contact".into(),
             campaign_id: campaign_id.to_string(),
             phone: c.phone.clone(),
+            phone_text: Some(c.phone_text.clone()),
+            name_parts: c.name_parts.clone(),
             seq,
             row: c.row,
             name: c.name.clone(),

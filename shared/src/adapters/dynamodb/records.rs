@@ -223,6 +223,11 @@ pub struct ContactRecord {
     pub entity: String,
     pub campaign_id: String,
     pub phone: String,
+    /// The phone cell as written in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_parts: Vec<String>,
     pub seq: u64,
     pub row: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,6 +270,8 @@ impl From<ContactRecord> for Contact {
         Contact {
             campaign_id: r.campaign_id,
             phone: r.phone,
+            phone_text: r.phone_text,
+            name_parts: r.name_parts,
             seq: r.seq,
             row: r.row,
             name: r.name,
