@@ -208,6 +208,7 @@ mod tests {
             name: Some("Bob".into()),
             metadata: [("company".to_string(), "=HYPERLINK(1)".to_string())].into_iter().collect(),
             timezone: None,
+            location: Default::default(),
             state: ContactState::Completed,
             attempts: 1,
             next_attempt_at: None,
