@@ -162,8 +162,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One CSV row per contact: original columns, E.164 phone, state, outcome, attempts, last
-         *     call time, duration. Cells a spreadsheet would run as formulas are neutralized.
+         * One CSV row per contact: the file's own columns in file order as written (the phone as
+         *     written included), then the results (E.164 phone, state, outcome, attempts, last call time,
+         *     duration, row). Cells a spreadsheet would run as formulas are neutralized. A campaign of more
+         *     than `EXPORT_INLINE_MAX_CONTACTS` (20,000) contacts is written to the bucket in constant
+         *     memory and answered with 303 and a presigned link (also in the JSON body).
          */
         get: operations["export_csv"];
         put?: never;
@@ -568,6 +571,27 @@ export interface components {
             message: string;
             state?: null | components["schemas"]["CampaignState"];
         };
+        /** @description A large export: where to download it. */
+        ExportLink: {
+            /** Format: int64 */
+            bytes: number;
+            /** Format: int64 */
+            contacts: number;
+            /** Format: date-time */
+            expires_at: string;
+            file_name: string;
+            /** @description A presigned GET of the CSV (also the `Location` of the 303). */
+            url: string;
+        };
+        /** @description One column of the file and where its values went. */
+        FileColumn: {
+            /** @description The header as written. */
+            header: string;
+            /** @description The metadata key the column's values are stored under (role `metadata`). */
+            key?: string | null;
+            /** @description `phone` (the text as written is kept), `name`, `first_name`, `last_name`, or `metadata`. */
+            role: string;
+        };
         /** @description Calls to one number across all of an owner's campaigns. */
         FrequencyCap: {
             /**
@@ -592,6 +616,11 @@ export interface components {
             version: string;
         };
         ImportReport: {
+            /**
+             * @description The file's columns in file order, as written, and what each became: what an export
+             *     writes back (empty for a file of bare numbers and for reports stored before it existed).
+             */
+            columns?: components["schemas"]["FileColumn"][];
             /** Format: int64 */
             duplicates: number;
             /** @description Rejected and duplicate rows, in file order, at most [`MAX_REPORTED_ERRORS`]. */
@@ -788,6 +817,14 @@ export interface components {
              */
             unknown_timezone?: string | null;
         };
+        /** @description The campaign's call slots. */
+        Slots: {
+            full: boolean;
+            /** Format: int64 */
+            in_calls: number;
+            /** Format: int32 */
+            max: number;
+        };
         /** @description The figures the dashboard shows. */
         Stats: {
             /**
@@ -823,12 +860,87 @@ export interface components {
             success_rate?: number | null;
             /** Format: int64 */
             total: number;
+            waiting?: null | components["schemas"]["Waiting"];
         };
         /**
          * @description What to do with a number no source places in any time zone.
          * @enum {string}
          */
         UnknownTimezone: "campaign" | "skip";
+        /** @description A group of waiting contacts and when the first of them can be called. */
+        WaitGroup: {
+            /**
+             * Format: int64
+             * @description How many of the examined contacts (see `examined`) are in this group.
+             */
+            contacts: number;
+            /**
+             * Format: date-time
+             * @description The earliest instant one of them can be called.
+             */
+            first_at: string;
+            /**
+             * Format: date-time
+             * @description The latest of those instants among the examined contacts.
+             */
+            last_at: string;
+        };
+        /**
+         * @description What holds the campaign's next call.
+         * @enum {string}
+         */
+        WaitReason: "not_started" | "import" | "scheduled_start" | "starting" | "paused" | "business_hours" | "pacing" | "slots_full" | "dialing" | "contact_windows" | "retries" | "calls_in_flight" | "finished";
+        /** @description What the campaign is waiting for, at `at`. */
+        Waiting: {
+            /**
+             * Format: date-time
+             * @description The instant this was computed for.
+             */
+            at: string;
+            /**
+             * Format: date-time
+             * @description Outside business hours: when they open.
+             */
+            business_hours_open_at?: string | null;
+            contact_window?: null | components["schemas"]["WaitGroup"];
+            /**
+             * Format: int64
+             * @description Contacts due now whose own window is open.
+             */
+            due_now: number;
+            /**
+             * Format: int64
+             * @description How many queued contacts the counts above cover: the head of the queue, by due time.
+             */
+            examined: number;
+            /**
+             * Format: date-time
+             * @description The next instant anything can happen: a call can start, a window opens, a retry falls
+             *     due. Null when that waits on an event (a call ending, a start, a resume) or nothing is left.
+             */
+            next_event_at?: string | null;
+            /**
+             * Format: date-time
+             * @description Pacing: when the next call may start.
+             */
+            paced_until?: string | null;
+            /**
+             * Format: int64
+             * @description Contacts still to call (pending + retrying): equal to `examined` when the counts are exact.
+             */
+            queued: number;
+            /** @description What holds the next call now. */
+            reason: components["schemas"]["WaitReason"];
+            retries?: null | components["schemas"]["WaitGroup"];
+            slots: components["schemas"]["Slots"];
+            /**
+             * Format: date-time
+             * @description Pending campaigns: the scheduled start, when it is ahead.
+             */
+            starts_at?: string | null;
+            /** @description The same in a sentence. */
+            summary: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1496,6 +1608,15 @@ export interface operations {
                 };
                 content: {
                     "text/csv": string;
+                };
+            };
+            /** @description A large export: download it from `Location` (the same link is in the body) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportLink"];
                 };
             };
             /** @description No or invalid token */
