@@ -920,8 +920,14 @@ impl<'a> Accumulator<'a> {
                     NameSource::FirstLast(_, l) if l == i => ("last_name", None),
                     _ => ("metadata", self.layout.keys.get(i).cloned()),
                 };
-                FileColumn { header: h.clone(), role: role.to_string(), key }
+                // Headers as written, but cut like metadata keys: the report is stored on the
+                // campaign item and must stay under MAX_REPORT_BYTES whatever the file.
+                FileColumn { header: cut(h, columns::MAX_KEY_CHARS), role: role.to_string(), key }
             })
+            // Beyond phone, name (or first + last) and the metadata cap, a column can hold no
+            // value of an imported contact (the import fails over the cap), so listing it adds
+            // nothing to the export and only grows the stored report.
+            .take(self.limits.max_metadata_columns + 4)
             .collect()
     }
 
