@@ -23,9 +23,10 @@ stack-down:
 # Flags for `campaigns dev`: make dev ARGS="--port 3001 --tick-seconds 5 --sim-time-scale 0.1"
 ARGS ?=
 
-# The dashboard (web/dist), served by `campaigns dev` at /. npm ci only when needed.
+# The dashboard (web/dist), served by `campaigns dev` at /. npm ci only when needed. Colour only
+# on a terminal (vite's colour library also turns it on whenever CI is set).
 web:
-	cd web && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run -s build
+	cd web && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && if [ -t 1 ]; then npm run -s build; else NO_COLOR=1 npm run -s build; fi
 
 dev: stack-up web
 	cargo run -p campaigns -- dev $(ARGS)
