@@ -24,6 +24,10 @@ pub fn dialer_config_from_env() -> Result<DialerConfig, ConfigError> {
         no_call_grace: Duration::from_secs(parsed_or("NO_CALL_GRACE_SECONDS", d.no_call_grace.as_secs())?),
         candidates: d.candidates,
         reconcile_give_up: Duration::from_secs(parsed_or("RECONCILE_GIVE_UP_SECONDS", d.reconcile_give_up.as_secs())?),
+        tick_budget: Duration::from_secs(parsed_or("TICK_BUDGET_SECONDS", d.tick_budget.as_secs())?),
+        tick_concurrency: parsed_or("TICK_CONCURRENCY", d.tick_concurrency)?.max(1),
+        watchdog_concurrency: parsed_or("WATCHDOG_CONCURRENCY", d.watchdog_concurrency)?.max(1),
+        twilio_lookup_timeout: Duration::from_millis(parsed_or("WATCHDOG_TWILIO_TIMEOUT_MS", d.twilio_lookup_timeout.as_millis() as u64)?),
     })
 }
 

@@ -28,9 +28,52 @@ pub async fn handle(dialer: &Dialer, event: LambdaEvent<Value>) -> Result<Value,
         info!(campaign_id = %id, %outcome, "wake-up handled");
         return Ok(json!({ "campaign_id": id, "outcome": outcome }));
     }
-    let report = dialer.tick().await?;
-    info!(active = report.active, dial_messages = report.dial_messages, errors = report.errors, "tick");
-    Ok(json!({ "active": report.active, "dial_messages": report.dial_messages, "errors": report.errors }))
+    let budget = tick_budget(dialer.config.tick_budget, event.context.deadline, chrono::Utc::now().timestamp_millis());
+    let report = dialer.tick_within(budget).await?;
+    info!(
+        active = report.active,
+        dial_messages = report.dial_messages,
+        errors = report.errors,
+        left = report.left,
+        watched = report.watched,
+        watch_left = report.watch_left,
+        "tick"
+    );
+    Ok(json!({
+        "active": report.active,
+        "dial_messages": report.dial_messages,
+        "errors": report.errors,
+        "left": report.left,
+        "watched": report.watched,
+        "watch_left": report.watch_left,
+    }))
+}
+
+/// Time left for the tick's work: the configured budget, or less when the invocation's
+/// deadline (epoch ms, from the Lambda context) comes sooner, keeping a margin for the cursor
+/// write and the answer.
+pub fn tick_budget(configured: std::time::Duration, deadline_ms: u64, now_ms: i64) -> std::time::Duration {
+    const MARGIN_MS: i64 = 3_000;
+    if deadline_ms == 0 {
+        return configured;
+    }
+    let left = (deadline_ms as i64).saturating_sub(now_ms).saturating_sub(MARGIN_MS).max(0);
+    configured.min(std::time::Duration::from_millis(left as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick_budget;
+    use std::time::Duration;
+
+    #[test]
+    fn the_budget_ends_before_the_invocation_does() {
+        let twenty = Duration::from_secs(20);
+        assert_eq!(tick_budget(twenty, 0, 1_000), twenty, "no deadline known: the setting");
+        assert_eq!(tick_budget(twenty, 31_000, 1_000), twenty, "30 s left: the setting");
+        assert_eq!(tick_budget(twenty, 11_000, 1_000), Duration::from_secs(7), "10 s left: 3 s margin");
+        assert_eq!(tick_budget(twenty, 2_000, 1_000), Duration::ZERO, "past the margin: nothing");
+    }
 }
 
 /// Each message dials one campaign. A message that fails for an infrastructure reason is

@@ -56,6 +56,16 @@ pub struct DialerConfig {
     /// A lease Twilio could not be asked about (errors every time) for this long ends as a
     /// failed attempt with an "outcome unknown" reason, so no lease is held forever.
     pub reconcile_give_up: Duration,
+    /// The tick's time budget when no deadline is given (the Lambda gives the time left before
+    /// its own deadline, less a margin, if that is shorter).
+    pub tick_budget: Duration,
+    /// Campaigns the tick's dial stage handles at once.
+    pub tick_concurrency: usize,
+    /// Campaigns the tick's watchdog stage reconciles at once (each asks Twilio).
+    pub watchdog_concurrency: usize,
+    /// The longest one Twilio lookup of the watchdog may take; a slower one counts as "could
+    /// not ask" and is tried again at the next tick.
+    pub twilio_lookup_timeout: Duration,
 }
 
 impl Default for DialerConfig {
@@ -69,6 +79,10 @@ impl Default for DialerConfig {
             no_call_grace: Duration::from_secs(120),
             candidates: 10,
             reconcile_give_up: Duration::from_secs(3600),
+            tick_budget: Duration::from_secs(20),
+            tick_concurrency: 32,
+            watchdog_concurrency: 8,
+            twilio_lookup_timeout: Duration::from_secs(4),
         }
     }
 }
@@ -202,6 +216,11 @@ impl Dialer {
             q.send(campaign_id, delay_seconds).await.map_err(|e| DialError::Queue(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Ask for a dial of `campaign_id` now.
+    pub(crate) async fn enqueue_now(&self, campaign_id: &str) -> Result<(), DialError> {
+        self.enqueue(campaign_id, 0).await
     }
 
     /// Dial the next due contact of one campaign, if everything allows it now.
@@ -663,66 +682,6 @@ impl Dialer {
         self.after_finish(c, now).await?;
         Ok(StatusOutcome::Finished(after.state()))
     }
-
-    /// The scheduler tick: start due campaigns, reconcile leases, fan out one dial message per
-    /// running campaign with a free slot, complete finished ones. Cost grows with the number
-    /// of active campaigns, not contacts.
-    pub async fn tick(&self) -> Result<TickReport, DialError> {
-        let mut report = TickReport::default();
-        let mut fanout = Vec::new();
-        for id in self.repo.active_campaign_ids().await? {
-            report.active += 1;
-            match self.wake(&id).await {
-                Ok(Some(id)) => fanout.push(id),
-                Ok(None) => {}
-                Err(e) => {
-                    warn!(campaign_id = %id, error = %e, "tick could not handle campaign");
-                    report.errors += 1;
-                }
-            }
-        }
-        report.dial_messages = fanout.len() as u32;
-        if let Some(q) = &self.queue {
-            q.send_many(&fanout).await.map_err(|e| DialError::Queue(e.to_string()))?;
-        }
-        Ok(report)
-    }
-
-    /// One campaign's part of the tick (also what an `at()` wake-up runs). Returns the id if
-    /// the campaign should be dialed now.
-    pub async fn wake(&self, campaign_id: &str) -> Result<Option<String>, DialError> {
-        let now = self.now();
-        let Some(mut c) = self.repo.get_campaign(campaign_id).await? else { return Ok(None) };
-        if c.state == CampaignState::Pending && c.start_due(now) {
-            match self.repo.transition(None, campaign_id, &[CampaignState::Pending], CampaignState::Running, now, None).await {
-                Ok(updated) => {
-                    info!(campaign_id, "campaign started");
-                    c = updated;
-                }
-                Err(RepoError::Conflict) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if matches!(c.state, CampaignState::Running | CampaignState::Paused) && c.counters.calling > 0 {
-            self.watchdog(&c).await?;
-        }
-        if c.state != CampaignState::Running {
-            return Ok(None);
-        }
-        if c.counters.open() == 0 {
-            if self.repo.try_complete(campaign_id, to_ms(now)).await? {
-                info!(campaign_id, "campaign completed");
-            }
-            return Ok(None);
-        }
-        // Outside business hours or on a blocked date: no dial message until the window opens
-        // (the tick looks again; nothing reads contacts meanwhile).
-        if compliance::campaign_window(now, &c.settings) != Window::Open {
-            return Ok(None);
-        }
-        let free = c.counters.calling < u64::from(c.settings.max_concurrent_calls);
-        Ok(free.then(|| c.id.clone()))
-    }
 }
 
 /// How a claim's call ended, from a callback or from Twilio's view (the watchdog).
@@ -740,9 +699,4 @@ pub(crate) struct Ended<'a> {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct TickReport {
-    pub active: u32,
-    pub dial_messages: u32,
-    pub errors: u32,
-}
+pub use super::tick::TickReport;

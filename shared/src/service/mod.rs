@@ -2,6 +2,7 @@
 pub mod import;
 pub mod dial;
 pub mod watchdog;
+pub mod tick;
 pub mod campaigns;
 pub mod export;
 pub mod history;

@@ -60,10 +60,18 @@ impl Dialer {
             let recorded_sid = record.call_sid.as_deref();
             let charged = if record.charged > 0 { record.charged } else { contact.attempts };
             let ended = |call_sid, status, info, reason| ended(claim, charged, contact.seq, call_sid, status, info, reason);
-            let found = match recorded_sid {
-                Some(sid) => self.telephony.fetch_call(sid).await,
-                None => self.find_call(&contact.phone, started).await,
+            // A short timeout per lookup: a slow Twilio costs the tick little (tried again
+            // at the next tick), and reads like any other "could not ask".
+            let limit = self.config.twilio_lookup_timeout;
+            let lookup = async {
+                match recorded_sid {
+                    Some(sid) => self.telephony.fetch_call(sid).await,
+                    None => self.find_call(&contact.phone, started).await,
+                }
             };
+            let found = tokio::time::timeout(limit, lookup)
+                .await
+                .unwrap_or_else(|_| Err(TelephonyError::Transport(format!("no answer within {} ms", limit.as_millis()))));
             match found {
                 Err(e) if age > give_up => {
                     let reason = format!("Twilio could not be asked about this call for over {} minutes ({e}); its outcome is unknown", give_up.num_minutes());

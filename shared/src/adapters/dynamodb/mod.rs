@@ -13,6 +13,7 @@ pub mod history;
 pub mod keys;
 pub mod records;
 pub mod schema;
+pub mod tick;
 pub mod waiting;
 
 use aws_sdk_dynamodb::Client;

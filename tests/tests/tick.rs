@@ -1,0 +1,280 @@
+//! The tick at scale (issue 12 item 1): campaigns handled concurrently within a time budget, a
+//! slow Twilio that cannot hold back dial messages, and a cursor so a campaign left out of one
+//! tick is first in the next. Against the emulator and the Twilio simulator; slowness is
+//! injected by wrapping the real Twilio client and the real DynamoDB HTTP client.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use chrono::Utc;
+use common::*;
+use futures::future::BoxFuture;
+use shared::adapters::dynamodb::Repo;
+use shared::adapters::dynamodb::dial::Claim;
+use shared::adapters::dynamodb::records::to_ms;
+use shared::adapters::sqs::DialQueue;
+use shared::domain::{Campaign, CampaignState};
+use shared::ports::{CallInfo, CreateCall, SystemClock, Telephony, TelephonyError};
+use shared::service::dial::{Dialer, DialerConfig};
+use shared::twilio::client::TwilioClient;
+
+/// The real Twilio client (to the simulator), each lookup answered `delay` late; the numbers
+/// looked up are recorded in order.
+#[derive(Debug)]
+struct SlowLookups {
+    inner: TwilioClient,
+    delay: Duration,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Telephony for SlowLookups {
+    fn create_call<'a>(&'a self, req: &'a CreateCall) -> BoxFuture<'a, Result<CallInfo, TelephonyError>> {
+        self.inner.create_call(req)
+    }
+    fn fetch_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.inner.fetch_call(sid).await
+        })
+    }
+    fn calls_to<'a>(&'a self, to: &'a str, since: chrono::DateTime<Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
+        Box::pin(async move {
+            self.asked.lock().unwrap().push(to.to_string());
+            tokio::time::sleep(self.delay).await;
+            self.inner.calls_to(to, since).await
+        })
+    }
+    fn cancel_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+        self.inner.cancel_call(sid)
+    }
+}
+
+/// The SDK's own HTTP client, with every UpdateItem held `delay` before it is sent; the
+/// campaign key of each UpdateItem is recorded in the order sent.
+#[derive(Debug, Clone)]
+struct SlowUpdates {
+    inner: SharedHttpClient,
+    delay: Duration,
+    sent: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Debug)]
+struct SlowConnector {
+    inner: SharedHttpConnector,
+    delay: Duration,
+    sent: Arc<Mutex<Vec<String>>>,
+}
+
+impl HttpClient for SlowUpdates {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        let inner = self.inner.http_connector(settings, components);
+        SharedHttpConnector::new(SlowConnector { inner, delay: self.delay, sent: self.sent.clone() })
+    }
+}
+
+impl HttpConnector for SlowConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let update = request.headers().get("x-amz-target").is_some_and(|t| t.ends_with(".UpdateItem"));
+        let inner = self.inner.clone();
+        let delay = self.delay;
+        if update {
+            let key = request
+                .body()
+                .bytes()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|v| v["Key"]["pk"]["S"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            self.sent.lock().unwrap().push(key);
+        }
+        HttpConnectorFuture::new(async move {
+            if update {
+                tokio::time::sleep(delay).await;
+            }
+            inner.call(request).await
+        })
+    }
+}
+
+async fn queue() -> DialQueue {
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let url = DialQueue::ensure(&sqs, &unique("q")).await.expect("queue");
+    DialQueue::new(sqs, url)
+}
+
+/// Every message body in the queue (campaign ids), draining it.
+async fn drain(q: &DialQueue) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let mut ids = Vec::new();
+    loop {
+        let out = sqs.receive_message().queue_url(q.url()).max_number_of_messages(10).send().await.expect("receive");
+        let msgs = out.messages.unwrap_or_default();
+        if msgs.is_empty() {
+            return ids;
+        }
+        for m in msgs {
+            let v: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).expect("json");
+            ids.push(v["campaign_id"].as_str().unwrap_or_default().to_string());
+            sqs.delete_message().queue_url(q.url()).receipt_handle(m.receipt_handle().unwrap_or_default()).send().await.expect("delete");
+        }
+    }
+}
+
+/// A running campaign with one contact, `phone`.
+async fn one_contact_campaign(repo: &Repo, phone: &str, state: CampaignState) -> Campaign {
+    running_campaign(repo, settings(daytime_zone()), &csv(&[phone.to_string()], daytime_zone()), state).await
+}
+
+/// Claim the campaign's contact with a lease that has already expired and no call recorded, as
+/// if its dialer died before the create: the watchdog must ask Twilio about it.
+async fn strand_a_lease(repo: &Repo, c: &Campaign) {
+    let now_ms = to_ms(Utc::now());
+    let contact = repo.due_contacts(&c.id, now_ms, 1).await.expect("query").pop().expect("a due contact");
+    let claim = Claim::next(&c.id, &contact, now_ms - 600_000, now_ms - 1_000, now_ms);
+    repo.claim(&claim).await.expect("claim");
+}
+
+fn dialer(repo: Repo, telephony: Arc<dyn Telephony>, q: DialQueue, tweak: impl FnOnce(&mut DialerConfig)) -> Dialer {
+    let mut config = DialerConfig { no_call_grace: Duration::from_secs(3600), ..DialerConfig::default() };
+    tweak(&mut config);
+    Dialer { repo, telephony, clock: Arc::new(SystemClock), queue: Some(q), config }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_twilio_does_not_hold_back_dial_messages() {
+    let repo = fresh_repo().await;
+    let q = queue().await;
+    let phones = numbers(40);
+    let mut free = Vec::new();
+    for p in &phones[..30] {
+        free.push(one_contact_campaign(&repo, p, CampaignState::Running).await.id);
+    }
+    // Ten campaigns whose only slot is held by an expired lease: the watchdog asks Twilio
+    // about each, and Twilio takes 3 s to answer every lookup.
+    for p in &phones[30..] {
+        let c = one_contact_campaign(&repo, p, CampaignState::Running).await;
+        strand_a_lease(&repo, &c).await;
+    }
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default()).await.expect("simulator");
+    let slow = SlowLookups {
+        inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
+        delay: Duration::from_secs(3),
+        asked: Arc::default(),
+    };
+    let asked = slow.asked.clone();
+    let d = dialer(repo, Arc::new(slow), q.clone(), |c| {
+        c.watchdog_concurrency = 2;
+        c.twilio_lookup_timeout = Duration::from_secs(10);
+    });
+
+    let started = std::time::Instant::now();
+    let report = d.tick_within(Duration::from_secs(4)).await.expect("tick");
+    let took = started.elapsed();
+
+    let mut sent = drain(&q).await;
+    sent.sort();
+    free.sort();
+    assert_eq!(sent, free, "every campaign with a free slot got its dial message, whatever Twilio's speed");
+    assert_eq!(report.dial_messages, 30);
+    assert_eq!((report.active, report.left), (40, 0));
+    assert!(took < Duration::from_millis(5500), "the tick ends at its budget (4 s), took {took:?}");
+    assert!(report.watch_left > 0, "ten 3 s lookups, two at a time, do not fit in 4 s: {report:?}");
+    assert!(asked.lock().unwrap().len() >= 2, "the watchdog ran beside the dial stage");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
+    // Dial stage: pending campaigns whose start has come, each start an UpdateItem held 300 ms,
+    // two at a time, in a 1 s budget: about six of twelve fit in a tick.
+    let sdk = sdk().await;
+    let plain = fresh_repo().await;
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let slow_http = SlowUpdates { inner: http, delay: Duration::from_millis(300), sent: sent.clone() };
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .endpoint_url(shared::config::local_dynamodb_endpoint())
+        .http_client(slow_http)
+        .build();
+    let slow_repo = Repo::new(aws_sdk_dynamodb::Client::from_conf(conf), plain.table());
+    let phones = numbers(12);
+    let mut pending = Vec::new();
+    for p in &phones {
+        pending.push(one_contact_campaign(&plain, p, CampaignState::Pending).await.id);
+    }
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default()).await.expect("simulator");
+    let twilio: Arc<dyn Telephony> = Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let d = dialer(slow_repo, twilio, queue().await, |c| c.tick_concurrency = 2);
+
+    let first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
+    assert!(first.left > 0 && first.left < 12, "the budget cuts the first tick: {first:?}");
+    let cursor = plain.tick_cursor().await.expect("cursor").dial.expect("a cursor after a cut tick");
+    let running = |ids: Vec<Campaign>| ids.into_iter().filter(|c| c.state == CampaignState::Running).map(|c| c.id).collect::<Vec<_>>();
+    let mut all = Vec::new();
+    for id in &pending {
+        all.push(plain.get_campaign(id).await.unwrap().unwrap());
+    }
+    let started_first = running(all);
+    assert!(!started_first.contains(&cursor), "the cursor names a campaign the first tick did not start");
+
+    sent.lock().unwrap().clear();
+    let second = d.tick_within(Duration::from_secs(1)).await.expect("tick 2");
+    let order = sent.lock().unwrap().clone();
+    assert!(
+        order.iter().take(2).any(|k| *k == format!("C#{cursor}")),
+        "the campaign left out of tick 1 is among the first the next tick handles (two at a time): {order:?}, cursor {cursor}"
+    );
+    assert!(second.left < first.left + 1, "{second:?}");
+    // And nobody starves: a few more ticks start every campaign.
+    for _ in 0..6 {
+        if d.tick_within(Duration::from_secs(1)).await.expect("tick").left == 0 {
+            break;
+        }
+    }
+    for id in &pending {
+        let c = plain.get_campaign(id).await.unwrap().unwrap();
+        assert_eq!(c.state, CampaignState::Running, "campaign {id} started within a few ticks");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_watchdog_resumes_where_its_budget_ended() {
+    // Six campaigns with an expired lease each; one lookup takes 1.5 s, one campaign at a time,
+    // in a 2 s budget: one campaign per tick fits.
+    let repo = fresh_repo().await;
+    let phones = numbers(6);
+    for p in &phones {
+        let c = one_contact_campaign(&repo, p, CampaignState::Running).await;
+        strand_a_lease(&repo, &c).await;
+    }
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default()).await.expect("simulator");
+    let slow = SlowLookups {
+        inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
+        delay: Duration::from_millis(1500),
+        asked: Arc::default(),
+    };
+    let asked = slow.asked.clone();
+    let d = dialer(repo.clone(), Arc::new(slow), queue().await, |c| c.watchdog_concurrency = 1);
+
+    let first = d.tick_within(Duration::from_secs(2)).await.expect("tick 1");
+    assert_eq!((first.watched, first.watch_left), (1, 5), "{first:?}");
+    let cut = asked.lock().unwrap().clone();
+    assert_eq!(cut.len(), 2, "one lookup finished, the second was cut by the budget: {cut:?}");
+    asked.lock().unwrap().clear();
+    d.tick_within(Duration::from_secs(2)).await.expect("tick 2");
+    let next = asked.lock().unwrap().clone();
+    assert_eq!(next.first(), Some(&cut[1]), "the campaign the budget cut is the first the next tick asks about");
+    // Rotation: over six ticks every campaign's lease is looked at.
+    let mut seen: std::collections::BTreeSet<String> = cut.into_iter().chain(next).collect();
+    for _ in 0..4 {
+        asked.lock().unwrap().clear();
+        d.tick_within(Duration::from_secs(2)).await.expect("tick");
+        seen.extend(asked.lock().unwrap().iter().cloned());
+    }
+    assert_eq!(seen.len(), 6, "no campaign is starved by the ones before it: {seen:?}");
+}
