@@ -53,8 +53,14 @@ pub trait Telephony: Send + Sync + std::fmt::Debug {
     fn create_call<'a>(&'a self, req: &'a CreateCall) -> BoxFuture<'a, Result<CallInfo, TelephonyError>>;
     /// Fetch a call by sid; `Ok(None)` when Twilio says 404.
     fn fetch_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>>;
-    /// Calls to `to` created at or after `since` (for a dialer that died before recording the sid).
+    /// Calls to `to` created at or after `since`, queued ones included (for a dialer that died
+    /// before recording the sid). Candidates only: nothing in a call says which attempt it is.
     fn calls_to<'a>(&'a self, to: &'a str, since: DateTime<Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>>;
+    /// The URLs in the call's events (the webhooks Twilio requested for it and the `url` and
+    /// `status_callback` it was created with): our URLs carry the attempt's identity, so this
+    /// is the evidence that a listed call is an attempt's own. Twilio shows them from 15
+    /// minutes after the call ends; before that, and for an unknown sid, the list is empty.
+    fn call_event_urls<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Vec<String>, TelephonyError>>;
     /// Stop a call before it reaches anyone: `Status=canceled` (queued or ringing), then
     /// `Status=completed` if it was already answered. Returns Twilio's view afterwards;
     /// `Ok(None)` when Twilio does not know the sid.

@@ -327,43 +327,49 @@ async fn dialer_dying_after_the_lease_strands_nobody() {
     assert_counters_match_recount(&local, &c.id).await;
 }
 
-/// A dialer that died after creating the call and before recording its sid: the watchdog
-/// finds the call by number and time; it is not dialed a second time.
+/// A dialer that died after creating the call and before recording its sid, and no callback
+/// comes: the watchdog neither releases the claim (the call exists) nor adopts a call it cannot
+/// attribute; once Twilio's events show the call was created with this claim's URLs, it adopts
+/// it and applies its outcome. The number is not dialed a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dialer_dying_after_the_create_does_not_redial() {
     let local = local(false, |o| {
         o.lease = Duration::from_millis(200);
         o.no_call_grace = Duration::from_millis(100);
-        o.sim_time_scale = 0.05;
     })
     .await;
     let tz = daytime_zone();
     let nums = numbers(1);
-    sim_script(&local, Script::default().with(nums[0].clone(), Behaviour { callbacks: CallbackMode::None, ..ok(20) }));
+    // 200 s at scale 0.002: 0.4 s of call; its events show 1.8 s after it ends.
+    sim_script(&local, Script::default().with(nums[0].clone(), Behaviour { callbacks: CallbackMode::None, ..ok(200) }));
     let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
     let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
     claim_first_attempt(&local, &c.id, &contact, 200).await;
     // The call is created at Twilio, then the process dies before record_call_sid.
+    let query = shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, contact.seq);
     let req = shared::twilio::CreateCall {
         to: nums[0].clone(),
         from: "+15005550006".into(),
-        url: format!("{}/twilio/voice", local.base_url),
-        status_callback: format!("{}/twilio/status?{}", local.base_url, shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, contact.seq)),
+        url: format!("{}/twilio/voice?{query}", local.base_url),
+        status_callback: format!("{}/twilio/status?{query}", local.base_url),
         timeout_seconds: 30,
         machine_detection: false,
     };
-    local.dialer.telephony.create_call(&req).await.unwrap();
+    let sid = local.dialer.telephony.create_call(&req).await.unwrap().sid;
     tokio::time::sleep(Duration::from_millis(300)).await;
     local.dialer.tick().await.unwrap();
     let a = local.repo.get_attempt(&c.id, &nums[0], 1).await.unwrap().unwrap();
-    assert!(a.call_sid.is_some(), "the watchdog found the call by number and recorded its sid");
-    eventually(30, "the call to finish and be applied", || async {
+    assert!(a.call_sid.is_none() && !a.released && !a.terminal, "a call it cannot attribute yet is neither adopted nor a reason to release: {a:?}");
+    eventually(30, "the call to be attributed and applied", || async {
         local.dialer.tick().await.ok()?;
         let c2 = local.repo.get_contact(&c.id, &nums[0]).await.ok()??;
         (c2.state == ContactState::Completed).then_some(())
     })
     .await;
+    let a = local.repo.get_attempt(&c.id, &nums[0], 1).await.unwrap().unwrap();
+    assert_eq!(a.call_sid.as_deref(), Some(sid.as_str()), "its own call, by the evidence of its events");
     assert_eq!(sim_record(&local).calls.len(), 1, "never dialed twice");
+    assert_counters_match_recount(&local, &c.id).await;
 }
 
 /// Only the lease transaction of a dial (attempt 1), as a dialer that dies right after it.

@@ -180,6 +180,9 @@ impl Telephony for HeldCreates {
     fn calls_to<'a>(&'a self, to: &'a str, since: chrono::DateTime<chrono::Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
         self.inner.calls_to(to, since)
     }
+    fn call_event_urls<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Vec<String>, TelephonyError>> {
+        self.inner.call_event_urls(sid)
+    }
     fn cancel_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
         self.inner.cancel_call(sid)
     }
@@ -480,4 +483,122 @@ async fn a_callback_meeting_transaction_conflicts_is_retried_in_the_request() {
     let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
     assert_eq!(contact.state, ContactState::Completed);
     assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// Campaign `a` claims `phone` and its dialer dies before recording a CallSid; right after,
+/// campaign B of the same owner and campaign C of another owner (same deployment, same caller
+/// id) call the same number at once, each recording its own sid. Returns B's and C's sids.
+async fn others_call_the_same_number(
+    local: &campaigns::local::Local,
+    a: &shared::domain::Campaign,
+    phone: &str,
+    tz: &str,
+) -> (String, String) {
+    let contact = local.repo.get_contact(&a.id, phone).await.unwrap().unwrap();
+    let now = shared::adapters::dynamodb::records::to_ms(chrono::Utc::now());
+    local
+        .repo
+        .claim(&shared::adapters::dynamodb::dial::Claim::next(&a.id, &contact, now, now + 300, now))
+        .await
+        .unwrap();
+    let nums = [phone.to_string()];
+    let b = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let c = running_campaign_of(&local.repo, "another-tenant", quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let (rb, rc) = tokio::join!(local.dialer.dial_next(&b.id), local.dialer.dial_next(&c.id));
+    let sid = |r: Result<DialOutcome, _>| match r {
+        Ok(DialOutcome::Dialed { call_sid, .. }) => call_sid,
+        other => panic!("{other:?}"),
+    };
+    (sid(rb), sid(rc))
+}
+
+/// Issue 14 item 2: a claim whose CallSid was never recorded adopts no call but its own. Two
+/// other campaigns (one of another owner) call the same number, from the same caller id, just
+/// after the claim; every one of those calls matches To, From and "created after the claim".
+/// The watchdog must not adopt either: it holds the lease until Twilio's events show whose they
+/// are, then gives the claim back uncharged (no call of its own exists), and the number is then
+/// dialed for this campaign with a new claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_watchdog_never_adopts_another_campaigns_or_tenants_call() {
+    let local = local(false, |o| {
+        o.lease = Duration::from_millis(300);
+        o.no_call_grace = Duration::from_millis(300);
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    let n = nums[0].clone();
+    sim_script(&local, Script::default().with(n.clone(), ok(100)));
+    let a = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let (b_sid, c_sid) = others_call_the_same_number(&local, &a, &n, tz).await;
+    eventually(30, "campaign A's claim given back", || async {
+        local.dialer.tick().await.ok()?;
+        let attempt = local.repo.get_attempt(&a.id, &n, 1).await.ok()??;
+        let sid = attempt.call_sid.clone().unwrap_or_default();
+        assert!(
+            attempt.call_sid.is_none(),
+            "campaign A's claim adopted a call it never placed ({}): {attempt:?}",
+            if sid == b_sid { "campaign B's, same owner" } else if sid == c_sid { "campaign C's, another owner" } else { "unknown" }
+        );
+        attempt.released.then_some(())
+    })
+    .await;
+    let contact = local.repo.get_contact(&a.id, &n).await.unwrap().unwrap();
+    assert_eq!((contact.state, contact.attempts), (ContactState::Pending, 0), "given back uncharged: {contact:?}");
+    let out = local.dialer.dial_next(&a.id).await.unwrap();
+    let DialOutcome::Dialed { claim: 2, attempt: 1, call_sid, .. } = out else { panic!("{out:?}") };
+    assert!(call_sid != b_sid && call_sid != c_sid);
+    assert_eq!(sim_record(&local).calls_to(&n).len(), 3, "one call per campaign");
+    assert_counters_match_recount(&local, &a.id).await;
+}
+
+/// Issue 14 item 2, the positive case: the claim's own call, whose sid was never recorded and
+/// whose callbacks never came, is adopted (and applied) once Twilio's events show it was created
+/// with this claim's URLs; the other campaigns' calls to the number, created earlier, are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_watchdog_adopts_its_own_unrecorded_call_and_no_other() {
+    let local = local(false, |o| {
+        o.lease = Duration::from_millis(300);
+        o.no_call_grace = Duration::from_millis(300);
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    let n = nums[0].clone();
+    // B's and C's calls report normally; A's own (the third call) sends no callback at all.
+    sim_script(
+        &local,
+        Script::default().with_sequence(n.clone(), vec![ok(100), ok(100), Behaviour { callbacks: CallbackMode::None, ..ok(100) }]),
+    );
+    let a = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let (b_sid, c_sid) = others_call_the_same_number(&local, &a, &n, tz).await;
+    // A's dialer creates its call after theirs (a second later: Twilio's dates have whole
+    // seconds, so "the earliest call after the claim" is theirs), then dies before recording
+    // the sid.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let seq = local.repo.get_contact(&a.id, &n).await.unwrap().unwrap().seq;
+    let query = shared::service::dial::callback_query(&a.id, &n, 1, 1, seq);
+    let req = CreateCall {
+        to: n.clone(),
+        from: "+15005550006".into(),
+        url: format!("{}/twilio/voice?{query}", local.base_url),
+        status_callback: format!("{}/twilio/status?{query}", local.base_url),
+        timeout_seconds: 30,
+        machine_detection: false,
+    };
+    let own = local.dialer.telephony.create_call(&req).await.unwrap().sid;
+    eventually(30, "campaign A's own call applied", || async {
+        local.dialer.tick().await.ok()?;
+        let attempt = local.repo.get_attempt(&a.id, &n, 1).await.ok()??;
+        if let Some(sid) = &attempt.call_sid {
+            assert_eq!(sid, &own, "adopted {} instead of its own call", if *sid == b_sid { "campaign B's call" } else if *sid == c_sid { "campaign C's call (another owner)" } else { "an unknown call" });
+        }
+        assert!(!attempt.released, "released a claim whose call exists: {attempt:?}");
+        attempt.terminal.then_some(())
+    })
+    .await;
+    let contact = local.repo.get_contact(&a.id, &n).await.unwrap().unwrap();
+    assert_eq!((contact.state, contact.attempts), (ContactState::Completed, 1), "{contact:?}");
+    assert_eq!(sim_record(&local).calls_to(&n).len(), 3, "A's number was not dialed again");
+    assert_counters_match_recount(&local, &a.id).await;
 }

@@ -51,6 +51,9 @@ impl Telephony for SlowLookups {
             self.inner.calls_to(to, since).await
         })
     }
+    fn call_event_urls<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Vec<String>, TelephonyError>> {
+        self.inner.call_event_urls(sid)
+    }
     fn cancel_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
         self.inner.cancel_call(sid)
     }

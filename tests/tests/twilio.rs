@@ -799,3 +799,84 @@ async fn over_the_account_rate_calls_wait_queued() {
         "{last_started} - {first_created}"
     );
 }
+
+/// The evidence of whose call a call is (issue 14 item 2): its events show the URLs it was
+/// created with and every callback request made for it, from 15 (simulated) minutes after it
+/// ended; before that, and for an unknown sid, nothing.
+#[tokio::test]
+async fn call_events_show_the_urls_of_the_call_once_it_has_ended_a_while() {
+    let (sim, client) = sim(Script::default().with("+12025550180", Behaviour::completed(5))).await;
+    let rx = receiver(&sim.auth_token, StatusCode::NO_CONTENT).await;
+    let callback = format!("{}/twilio/status?campaign=c1&phone=%2B12025550180&attempt=3", rx.base);
+    let info = client
+        .create_call(&req("+12025550180", callback.clone(), false))
+        .await
+        .expect("created");
+    assert_eq!(
+        client.call_event_urls(&info.sid).await.expect("events"),
+        Vec::<String>::new(),
+        "nothing while the call lasts"
+    );
+    let rec = ended(&sim, &info.sid).await;
+    let ended_at = rec.ended_at.expect("ended");
+    // 900 simulated seconds at 1 ms each: 0.9 s after the end.
+    let urls = eventually_async("the call's events", || async {
+        let urls = client.call_event_urls(&info.sid).await.expect("events");
+        (!urls.is_empty()).then_some(urls)
+    })
+    .await;
+    assert!(Utc::now() - ended_at >= chrono::Duration::milliseconds(900));
+    assert!(urls.contains(&callback), "the status callback URL: {urls:?}");
+    assert!(
+        urls.iter().any(|u| u == "https://api.example.com/twilio/voice?c=c1"),
+        "the TwiML URL it was created with: {urls:?}"
+    );
+    assert!(
+        client
+            .call_event_urls("CA00000000000000000000000000000000")
+            .await
+            .expect("unknown sid")
+            .is_empty()
+    );
+}
+
+/// A call still waiting in the account's queue has no start time, so Twilio's `StartTime`
+/// filter misses it; the listing asks for queued calls too (a released claim whose call is
+/// merely queued would be dialed twice).
+#[tokio::test]
+async fn the_listing_includes_calls_still_queued() {
+    let (_sim, client) = sim_with(SimConfig {
+        time_scale: 1.0,
+        calls_per_second: Some(0.01),
+        script: Script::default().with("+12025550181", Behaviour::completed(1)),
+        ..SimConfig::default()
+    })
+    .await;
+    let since = Utc::now() - chrono::Duration::seconds(1);
+    let r = req("+12025550181", "http://127.0.0.1:9/x".into(), false);
+    let first = client.create_call(&r).await.expect("created").sid;
+    let queued = client.create_call(&r).await.expect("created").sid;
+    let info = client.fetch_call(&queued).await.expect("fetch").expect("exists");
+    assert_eq!(info.status, CallStatus::Queued, "100 s until its turn");
+    let listed = client.calls_to("+12025550181", since).await.expect("list");
+    let sids: Vec<&str> = listed.iter().map(|c| c.sid.as_str()).collect();
+    assert!(sids.contains(&queued.as_str()), "the queued call is listed: {sids:?} (first {first})");
+}
+
+async fn eventually_async<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

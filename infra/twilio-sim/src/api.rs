@@ -30,6 +30,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/2010-04-01/Accounts/{account}/Calls/{file}",
             get(fetch).post(update),
         )
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls/{sid}/Events.json",
+            get(events),
+        )
         .route("/sim/script", put(put_script).get(get_script))
         .route("/sim/calls", get(get_calls))
         .route("/sim/reset", post(reset))
@@ -362,6 +366,116 @@ async fn fetch(
             ),
         ),
     }
+}
+
+/// Twilio shows a call's events from 15 minutes after the call ends (simulated time).
+pub(crate) const EVENTS_AFTER_END_SECONDS: f64 = 900.0;
+
+/// Twilio's parameter names in events: snake case (`StatusCallback` -> `status_callback`).
+fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// `GET /Calls/{sid}/Events.json`: the API request that created the call (its parameters in
+/// snake case, `url` and `status_callback` among them) and every status callback request the
+/// simulator made for it (URL, method, parameters, our answer). Empty until 15 simulated
+/// minutes after the call ended, as on Twilio; `404` for an unknown or `forgotten` sid.
+async fn events(
+    State(shared): S,
+    Path((account, sid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = unauthorized(&shared, &headers, &account) {
+        return r;
+    }
+    let st = shared.lock();
+    let Some(c) = st
+        .index
+        .get(&sid)
+        .and_then(|&i| st.calls.get(i))
+        .filter(|c| !c.behaviour.forgotten)
+    else {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
+    };
+    let visible = c.ended_at.is_some_and(|end| {
+        let after =
+            chrono::Duration::from_std(shared.scaled(EVENTS_AFTER_END_SECONDS)).unwrap_or_default();
+        Utc::now() >= end + after
+    });
+    let mut list = Vec::new();
+    if visible {
+        let mut params = serde_json::Map::new();
+        for (k, v) in &c.params {
+            params.insert(snake(k), Value::String(v.clone()));
+        }
+        params.insert("account_sid".into(), Value::String(account.clone()));
+        list.push(json!({
+            "request": {
+                "method": "POST",
+                "url": format!("https://api.twilio.com/2010-04-01/Accounts/{account}/Calls.json"),
+                "parameters": params,
+            },
+            "response": {
+                "response_code": 201,
+                "content_type": "application/json",
+                "date_created": format_date(c.created_at),
+                "request_duration": 0,
+                "response_body": json!({"sid": c.sid}).to_string(),
+            },
+        }));
+        if let Some(url) = &c.status_callback {
+            for cb in &c.callbacks {
+                list.push(json!({
+                    "request": {
+                        "method": "POST",
+                        "url": url,
+                        "parameters": {
+                            "call_sid": c.sid,
+                            "call_status": cb.status,
+                            "sequence_number": cb.sequence_number.to_string(),
+                        },
+                    },
+                    "response": {
+                        "response_code": cb.http_status,
+                        "content_type": "text/plain",
+                        "date_created": format_date(cb.sent_at),
+                        "request_duration": 0,
+                        "response_body": "",
+                    },
+                }));
+            }
+        }
+    }
+    let uri =
+        format!("/2010-04-01/Accounts/{account}/Calls/{sid}/Events.json?PageSize=1000&Page=0");
+    let end = list.len().saturating_sub(1);
+    Json(json!({
+        "events": list,
+        "page": 0,
+        "page_size": 1000,
+        "start": 0,
+        "end": end,
+        "uri": uri,
+        "first_page_uri": uri,
+        "next_page_uri": null,
+        "previous_page_uri": null,
+    }))
+    .into_response()
 }
 
 /// `To`, `From`, `Status`, `StartTime`, `StartTime>`, `StartTime<` (dates, on `start_time`,

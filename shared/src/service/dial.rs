@@ -201,6 +201,21 @@ pub fn callback_query(campaign_id: &str, phone: &str, claim: u32, charge: u32, s
 
 
 
+/// The claim one of our webhook URLs names: `(campaign, phone, claim)` from the query of a
+/// `/twilio/status` or `/twilio/voice` URL (a `#` fragment ignored); `None` for any other URL.
+/// What the watchdog reads in a call's events to tell whose call it is.
+pub fn claim_named_by(url: &str) -> Option<(String, String, u32)> {
+    let url = url.split('#').next().unwrap_or_default();
+    let (path, query) = url.split_once('?')?;
+    if !(path.ends_with("/twilio/status") || path.ends_with("/twilio/voice")) {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let claim = get("attempt")?.parse::<u32>().ok()?;
+    Some((get("campaign")?, get("phone")?, claim))
+}
+
 pub(crate) fn secs_until(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
     let ms = (at - now).num_milliseconds().max(0);
     (ms as u64).div_ceil(1000) as u32
@@ -700,3 +715,21 @@ pub(crate) struct Ended<'a> {
 }
 
 pub use super::tick::TickReport;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_names_a_claim_only_when_it_is_one_of_our_webhooks() {
+        let q = callback_query("c1", "+12025550100", 3, 2, 7);
+        let named = Some(("c1".to_string(), "+12025550100".to_string(), 3));
+        assert_eq!(claim_named_by(&format!("https://api.example.com/twilio/status?{q}")), named);
+        assert_eq!(claim_named_by(&format!("https://api.example.com/prod/twilio/voice?{q}")), named);
+        // A connection-override fragment is not part of the query.
+        assert_eq!(claim_named_by(&format!("https://api.example.com/twilio/status?{q}#rc=2&rp=all")), named);
+        assert_eq!(claim_named_by(&format!("https://elsewhere.example.com/hook?{q}")), None);
+        assert_eq!(claim_named_by("https://api.example.com/twilio/status?campaign=c1&phone=%2B1&attempt=x"), None);
+        assert_eq!(claim_named_by("https://api.example.com/twilio/status"), None);
+    }
+}

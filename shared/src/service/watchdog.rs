@@ -3,6 +3,14 @@
 //! finished one is applied as if its webhook had come, a call Twilio no longer knows ends the
 //! attempt as failed with an "outcome unknown" reason, and only a claim with no call at all
 //! (after a grace) is given back uncharged.
+//!
+//! A claim whose CallSid was never recorded (the dialer died after the create, or its answer
+//! was lost, and no callback reached us) adopts a call only on evidence that it is that
+//! claim's call: Twilio's call events name one of our URLs carrying this campaign, number and
+//! claim. To, From and the creation time only propose candidates; another campaign's or
+//! tenant's call to the same number from the same caller id matches all three (issue 14
+//! item 2). While a candidate cannot be identified yet (Twilio shows a call's events from 15
+//! minutes after it ends) the claim is neither adopted nor released: its lease is held.
 
 use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
@@ -65,13 +73,30 @@ impl Dialer {
             let limit = self.config.twilio_lookup_timeout;
             let lookup = async {
                 match recorded_sid {
-                    Some(sid) => self.telephony.fetch_call(sid).await,
-                    None => self.find_call(&contact.phone, started).await,
+                    Some(sid) => self.telephony.fetch_call(sid).await.map(|call| call.map_or(Found::Nothing, Found::Ours)),
+                    None => self.find_call(&c.id, &contact.phone, claim, started).await,
                 }
             };
             let found = tokio::time::timeout(limit, lookup)
                 .await
                 .unwrap_or_else(|_| Err(TelephonyError::Transport(format!("no answer within {} ms", limit.as_millis()))));
+            let found = match found {
+                Ok(Found::Ours(call)) => Ok(Some(call)),
+                Ok(Found::Nothing) => Ok(None),
+                // Calls to the number we cannot attribute yet: one may be this claim's, so
+                // nothing is released (that could dial the person twice) and nothing adopted.
+                Ok(Found::Unidentified(n)) if age <= give_up => {
+                    let until = now_ms + self.config.no_call_grace.as_millis() as i64;
+                    match self.repo.extend_lease(&c.id, &contact, claim, until).await {
+                        Ok(()) | Err(RepoError::Conflict) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    info!(campaign_id = %c.id, phone = %masked, claim, candidates = n, "watchdog: calls to the number not yet identified; lease held");
+                    continue;
+                }
+                Ok(Found::Unidentified(n)) => Err(TelephonyError::Protocol(format!("{n} call(s) to the number could not be attributed"))),
+                Err(e) => Err(e),
+            };
             match found {
                 Err(e) if age > give_up => {
                     let reason = format!("Twilio could not be asked about this call for over {} minutes ({e}); its outcome is unknown", give_up.num_minutes());
@@ -122,14 +147,36 @@ impl Dialer {
     }
 
     /// The call of a claim whose sid was never recorded (the dialer died, or the create's
-    /// answer was lost): a call to the number, from our caller id, created after the claim.
-    async fn find_call(&self, phone: &str, claimed: DateTime<Utc>) -> Result<Option<CallInfo>, TelephonyError> {
+    /// answer was lost). Candidates are the calls to the number, from our caller id, created
+    /// after the claim; a candidate is this claim's only if its events name this campaign,
+    /// number and claim. A candidate whose events name another claim (of any campaign) is not
+    /// ours; one with no events yet is unidentified.
+    async fn find_call(&self, campaign_id: &str, phone: &str, claim: u32, claimed: DateTime<Utc>) -> Result<Found, TelephonyError> {
         // A little slack covers clock differences with Twilio.
         let since = claimed - chrono::Duration::seconds(5);
         let calls = self.telephony.calls_to(phone, since).await?;
-        Ok(calls
-            .into_iter()
-            .filter(|c| c.from.is_empty() || c.from == self.config.from_number)
-            .min_by_key(|c| c.date_created))
+        let mut unidentified = 0;
+        for call in calls.into_iter().filter(|c| c.from == self.config.from_number && c.to == phone) {
+            let urls = self.telephony.call_event_urls(&call.sid).await?;
+            let named: Vec<(String, String, u32)> = urls.iter().filter_map(|u| super::dial::claim_named_by(u)).collect();
+            if named.is_empty() {
+                unidentified += 1;
+            } else if named.iter().all(|(c, p, n)| c == campaign_id && p == phone && *n == claim) {
+                return Ok(Found::Ours(call));
+            } else {
+                debug!(campaign_id, claim, call_sid = %call.sid, "watchdog: a call to the number belongs to another attempt");
+            }
+        }
+        Ok(if unidentified > 0 { Found::Unidentified(unidentified) } else { Found::Nothing })
     }
+}
+
+/// What Twilio shows of a claim whose CallSid was never recorded.
+enum Found {
+    /// The claim's own call (its events name the claim).
+    Ours(CallInfo),
+    /// Calls to the number that cannot be attributed yet (no events): maybe the claim's.
+    Unidentified(usize),
+    /// No call that could be the claim's.
+    Nothing,
 }

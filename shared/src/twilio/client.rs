@@ -1,4 +1,5 @@
-//! The Twilio REST client for calls: create, fetch, list by number. Implements
+//! The Twilio REST client for calls: create, fetch, list by number, cancel, and a call's
+//! events (the URLs Twilio requested for it). Implements
 //! [`Telephony`](crate::ports::Telephony).
 //!
 //! Built once per process (one `reqwest::Client`, one credential store). Every request has a
@@ -264,8 +265,10 @@ impl TwilioClient {
     }
 
     /// Calls to `to` whose `date_created` is at or after `since` (second precision, as
-    /// Twilio's dates are), newest first. Asks Twilio for `StartTime>=` the UTC date of
-    /// `since` and filters precisely here; follows `next_page_uri`.
+    /// Twilio's dates are), newest first. Twilio filters `StartTime` on the call's start, so a
+    /// call still waiting in the account's queue has none and would be missed: the listing is
+    /// the union of `To` + `StartTime>` the UTC date of `since` and `To` + `Status=queued`,
+    /// filtered precisely here; follows `next_page_uri`.
     pub async fn list_to(
         &self,
         to: &str,
@@ -283,39 +286,58 @@ impl TwilioClient {
     ) -> Result<Vec<CallInfo>, TelephonyError> {
         let since = since.trunc_subsecs(0);
         let day = since.date_naive().format("%Y-%m-%d").to_string();
-        let mut next = Some(self.http.get(self.calls_url(&creds.account_sid)).query(&[
-            ("To", to),
-            ("StartTime>", day.as_str()),
-            ("PageSize", PAGE_SIZE),
-        ]));
-        let mut out = Vec::new();
-        let mut pages = 0;
+        let mut out: Vec<CallInfo> = Vec::new();
+        for filter in [("StartTime>", day.as_str()), ("Status", "queued")] {
+            let first = self.http.get(self.calls_url(&creds.account_sid)).query(&[
+                ("To", to),
+                filter,
+                ("PageSize", PAGE_SIZE),
+            ]);
+            for body in self.pages(&creds, first, "list").await? {
+                let page: ApiPage = serde_json::from_str(&body)
+                    .map_err(|e| TelephonyError::Protocol(format!("list answer: {e}")))?;
+                for call in page.calls {
+                    let info = call.into_info()?;
+                    let new = !out.iter().any(|c| c.sid == info.sid);
+                    if new && info.to == to && info.date_created.is_none_or(|d| d >= since) {
+                        out.push(info);
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|c| std::cmp::Reverse(c.date_created));
+        tracing::debug!(to = %mask_phone(to), found = out.len(), "twilio calls listed");
+        Ok(out)
+    }
+
+    /// The bodies of a listing's pages, following `next_page_uri` (at most `MAX_PAGES`).
+    async fn pages(
+        &self,
+        creds: &Credentials,
+        first: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<Vec<String>, TelephonyError> {
+        let mut next = Some(first);
+        let mut bodies = Vec::new();
         while let Some(builder) = next.take() {
-            pages += 1;
             let resp = builder
                 .basic_auth(&creds.account_sid, Some(&creds.auth_token))
                 .send()
                 .await
-                .map_err(|e| transport("list", e))?;
+                .map_err(|e| transport(what, e))?;
             let status = resp.status().as_u16();
-            let body = resp
-                .text()
-                .await
-                .map_err(|e| transport("list (reading the answer)", e))?;
+            let body = resp.text().await.map_err(|e| transport(what, e))?;
             if !(200..300).contains(&status) {
                 return Err(classify(status, &body));
             }
-            let page: ApiPage = serde_json::from_str(&body)
-                .map_err(|e| TelephonyError::Protocol(format!("list answer: {e}")))?;
-            for call in page.calls {
-                let info = call.into_info()?;
-                if info.to == to && info.date_created.is_none_or(|d| d >= since) {
-                    out.push(info);
-                }
-            }
-            if let Some(uri) = page.next_page_uri.filter(|u| !u.is_empty()) {
-                if pages >= MAX_PAGES {
-                    tracing::warn!(to = %mask_phone(to), pages, "twilio call listing truncated");
+            let uri = serde_json::from_str::<PageLinks>(&body)
+                .map_err(|e| TelephonyError::Protocol(format!("{what} answer: {e}")))?
+                .next_page_uri
+                .filter(|u| !u.is_empty());
+            bodies.push(body);
+            if let Some(uri) = uri {
+                if bodies.len() >= MAX_PAGES {
+                    tracing::warn!(op = what, pages = bodies.len(), "twilio listing truncated");
                     break;
                 }
                 // next_page_uri is a path on the same host; never follow it elsewhere.
@@ -327,9 +349,53 @@ impl TwilioClient {
                 next = Some(self.http.get(format!("{}{uri}", self.api_base)));
             }
         }
-        out.sort_by_key(|c| std::cmp::Reverse(c.date_created));
-        tracing::debug!(to = %mask_phone(to), found = out.len(), "twilio calls listed");
-        Ok(out)
+        Ok(bodies)
+    }
+
+    /// The URLs in a call's events (`GET /Calls/{sid}/Events.json`): the requests Twilio made
+    /// for the call (status callbacks, the TwiML fetch) and the `url`/`status_callback`
+    /// parameters of the API request that created it. This is the evidence of which attempt a
+    /// call belongs to, since the Call resource itself carries neither URL. Twilio shows a
+    /// call's events from 15 minutes after it ends; before that the list is empty. An unknown
+    /// sid is an empty list.
+    pub async fn event_urls(&self, call_sid: &str) -> Result<Vec<String>, TelephonyError> {
+        self.with_reload(|creds| self.event_urls_with(creds, call_sid))
+            .await
+    }
+
+    async fn event_urls_with(
+        &self,
+        creds: Arc<Credentials>,
+        call_sid: &str,
+    ) -> Result<Vec<String>, TelephonyError> {
+        if call_sid.is_empty() || !call_sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(Vec::new());
+        }
+        let url = format!(
+            "{}/{API_VERSION}/Accounts/{}/Calls/{call_sid}/Events.json",
+            self.api_base, creds.account_sid
+        );
+        let first = self.http.get(url).query(&[("PageSize", PAGE_SIZE)]);
+        let bodies = match self.pages(&creds, first, "call events").await {
+            Err(TelephonyError::Rejected { status: 404, .. }) => return Ok(Vec::new()),
+            other => other?,
+        };
+        let mut urls = Vec::new();
+        for body in bodies {
+            let page: EventPage = serde_json::from_str(&body)
+                .map_err(|e| TelephonyError::Protocol(format!("call events answer: {e}")))?;
+            for request in page.events.into_iter().filter_map(|e| e.request) {
+                urls.extend(request.url);
+                if let Some(params) = request.parameters {
+                    for key in ["url", "status_callback"] {
+                        if let Some(serde_json::Value::String(u)) = params.get(key) {
+                            urls.push(u.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(urls)
     }
 }
 
@@ -361,6 +427,13 @@ impl Telephony for TwilioClient {
         sid: &'a str,
     ) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
         Box::pin(self.cancel(sid))
+    }
+
+    fn call_event_urls<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, TelephonyError>> {
+        Box::pin(self.event_urls(sid))
     }
 }
 
@@ -450,8 +523,35 @@ struct ApiCall {
 struct ApiPage {
     #[serde(default)]
     calls: Vec<ApiCall>,
+}
+
+/// The paging link every Twilio list answer carries.
+#[derive(Debug, Deserialize)]
+struct PageLinks {
     #[serde(default)]
     next_page_uri: Option<String>,
+}
+
+/// `GET /Calls/{sid}/Events.json`: the requests Twilio made for a call.
+#[derive(Debug, Deserialize)]
+struct EventPage {
+    #[serde(default)]
+    events: Vec<ApiEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiEvent {
+    #[serde(default)]
+    request: Option<ApiEventRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiEventRequest {
+    #[serde(default)]
+    url: Option<String>,
+    /// Snake-case parameter names (`status_callback`, `url`, ...).
+    #[serde(default)]
+    parameters: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiCall {

@@ -90,11 +90,22 @@ pub async fn running_campaign(
     csv: &str,
     state: CampaignState,
 ) -> Campaign {
+    running_campaign_of(repo, "tester", input, csv, state).await
+}
+
+/// `running_campaign` for another owner (tenant).
+pub async fn running_campaign_of(
+    repo: &shared::adapters::dynamodb::Repo,
+    owner: &str,
+    input: SettingsInput,
+    csv: &str,
+    state: CampaignState,
+) -> Campaign {
     let now = Utc::now();
     let settings = input.validate(now, false).expect("valid settings");
     let id = uuid::Uuid::new_v4().simple().to_string();
     let agent = AgentSnapshot { id: "agent-1".into(), name: "Sales Bot".into(), prompt_text: "Hello".into() };
-    let c = Campaign::new_draft(&id, "tester", settings, agent, ImportState::AwaitingUpload, now);
+    let c = Campaign::new_draft(&id, owner, settings, agent, ImportState::AwaitingUpload, now);
     repo.put_new_campaign(&c).await.expect("put campaign");
     let parsed = contacts_parser::parse_file(
         csv.as_bytes(),
