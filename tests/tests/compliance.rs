@@ -273,3 +273,89 @@ async fn caps_hold_across_two_campaigns_dialing_at_once() {
     }
     assert_eq!(waiting, 1);
 }
+
+/// Messages waiting on the dial queue (received and deleted: a count of what the tick sent).
+async fn drain_dial_queue(local: &campaigns::local::Local) -> usize {
+    let sqs = aws_sdk_sqs::Client::new(&common::sdk().await);
+    let mut n = 0;
+    loop {
+        let out = sqs.receive_message().queue_url(local.queue.url()).max_number_of_messages(10).wait_time_seconds(0).send().await.expect("receive");
+        let msgs = out.messages.unwrap_or_default();
+        if msgs.is_empty() {
+            return n;
+        }
+        n += msgs.len();
+        for m in msgs {
+            if let Some(h) = m.receipt_handle {
+                sqs.delete_message().queue_url(local.queue.url()).receipt_handle(h).send().await.expect("delete");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_date_dials_nobody_and_the_next_allowed_day_wakes_the_dialer() {
+    use chrono::TimeZone;
+    use shared::adapters::metrics::{RequestCounter, instrumented_dynamodb};
+    let at = |d: u32, h: u32, m: u32| chrono::Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+    // 20:00 on Christmas Eve in London, where the contacts are (inside their 08:00-21:00), and
+    // already 09:00 on Christmas Day in Auckland, the campaign's zone, where the 25th is blocked.
+    let clock = shared::ports::ManualClock::new(at(24, 20, 0));
+    let counter = RequestCounter::default();
+    let ddb = instrumented_dynamodb(&common::sdk().await, Some(counter.clone()), None);
+    let c2 = clock.clone();
+    let local = common::dialing::local(false, move |o| {
+        o.clock = Arc::new(c2);
+        o.dynamodb = Some(ddb);
+    })
+    .await;
+    let input = SettingsInput {
+        blocked_dates: Some(vec!["2026-12-25".into()]),
+        max_concurrent_calls: Some(2),
+        ..common::dialing::quick("Pacific/Auckland")
+    };
+    let nums: Vec<String> = (0..2).map(|i| format!("+44207946{i:04}")).collect();
+    let c = common::running_campaign(&local.repo, input, &common::csv(&nums, "Europe/London"), CampaignState::Running).await;
+    drain_dial_queue(&local).await;
+    // The 26th starts at 00:00 NZDT (UTC+13) = 11:00 UTC on the 25th.
+    let next_day = at(25, 11, 0);
+
+    // A dial message on the blocked day: closed until the next allowed day, no call, no
+    // contact touched (no deferral written, nothing charged), nothing queued.
+    assert_eq!(local.dialer.dial_next(&c.id).await.expect("dial"), DialOutcome::Closed(next_day));
+    for p in &nums {
+        let ct = local.repo.get_contact(&c.id, p).await.expect("read").expect("contact");
+        assert_eq!((ct.state, ct.attempts, ct.claim), (ContactState::Pending, 0, 0), "{p}");
+    }
+    // Ticks through the blocked day: no dial message, and each costs the active index and the
+    // campaign item only (the contacts are not read while the day is blocked).
+    let mut ticks = 0;
+    for t in [at(24, 20, 1), at(24, 23, 0), at(25, 3, 0), at(25, 7, 0), at(25, 10, 59)] {
+        clock.set(t);
+        counter.reset();
+        let report = local.dialer.tick().await.expect("tick");
+        ticks += 1;
+        assert_eq!((report.active, report.dial_messages), (1, 0), "at {t}");
+        let ops = counter.snapshot();
+        assert_eq!(ops.get("GetItem").copied().unwrap_or(0), 1, "at {t}: {ops:?}");
+        assert!(ops.get("Query").copied().unwrap_or(0) <= 4, "at {t}: only the active index's 4 shards: {ops:?}");
+        assert_eq!(counter.total(), ops.get("GetItem").copied().unwrap_or(0) + ops.get("Query").copied().unwrap_or(0), "at {t}: {ops:?}");
+    }
+    assert_eq!(drain_dial_queue(&local).await, 0, "{ticks} ticks on the blocked day sent dial messages");
+    assert!(dialed(&local).is_empty(), "a call on a blocked date: {:?}", dialed(&local));
+
+    // The first tick of the next allowed day sends one dial message, and the dial places calls.
+    clock.set(next_day);
+    let report = local.dialer.tick().await.expect("tick");
+    assert_eq!(report.dial_messages, 1);
+    assert_eq!(drain_dial_queue(&local).await, 1);
+    let out = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert!(matches!(out, DialOutcome::Dialed { .. }), "{out:?}");
+    let calls = dialed(&local);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let attempt = local.repo.get_attempt(&c.id, &calls[0], 1).await.expect("read").expect("attempt");
+    let audit = attempt.audit.expect("audit");
+    let blocked = audit["rules"].as_array().expect("rules").iter().find(|r| r["rule"] == "blocked_dates").cloned().expect("blocked_dates checked");
+    assert_eq!(blocked["verdict"], "allowed", "{blocked}");
+    assert_eq!(audit["checked_at"], "2026-12-25T11:00:00Z");
+}
