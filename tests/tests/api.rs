@@ -1270,7 +1270,8 @@ async fn export_csv_has_original_columns_and_neutralizes_formulas() {
             "attempts",
             "last_call_at",
             "duration_seconds",
-            "row"
+            "row",
+            "audit"
         ]
     );
     let rows: Vec<Vec<String>> = lines

@@ -359,3 +359,83 @@ async fn a_blocked_date_dials_nobody_and_the_next_allowed_day_wakes_the_dialer()
     assert_eq!(blocked["verdict"], "allowed", "{blocked}");
     assert_eq!(audit["checked_at"], "2026-12-25T11:00:00Z");
 }
+
+async fn get_json(local: &campaigns::local::Local, path: &str) -> Value {
+    let r = reqwest::Client::new().get(format!("{}{path}", local.base_url)).bearer_auth(local.token("tester")).send().await.expect("GET");
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attempts_route_and_the_export_say_why_each_call_was_placed() {
+    let local = common::dialing::local(true, |_| {}).await;
+    common::dialing::sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(common::dialing::ok(3)), ..Default::default() });
+    let tz = common::daytime_zone();
+    let nums = common::numbers(1);
+    // Two campaigns of the same owner call the same number one after the other: the second
+    // call's audit counts the first one against the cap.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let c = common::running_campaign(&local.repo, common::dialing::quick(tz), &common::csv(&nums, tz), CampaignState::Running).await;
+        common::dialing::wait_state(&local, &c.id, CampaignState::Completed, 30).await;
+        ids.push(c.id);
+    }
+    assert_eq!(dialed(&local).len(), 2);
+    for (i, id) in ids.iter().enumerate() {
+        let page = get_json(&local, &format!("/campaigns/{id}/attempts?phone=%2B{}", &nums[0][1..])).await;
+        let a = &page["attempts"][0];
+        assert_eq!(a["outcome"], "completed", "{a}");
+        let audit = &a["audit"];
+        let checked = chrono::DateTime::parse_from_rfc3339(audit["checked_at"].as_str().expect("checked_at")).expect("instant");
+        let started = chrono::DateTime::parse_from_rfc3339(a["started_at"].as_str().expect("started_at")).expect("instant");
+        assert_eq!(checked.timestamp_millis(), started.timestamp_millis(), "the instant the dialer used is the attempt's start");
+        let zone = audit["zones"].as_array().expect("zones").iter().find(|z| z["zone"] == tz).unwrap_or_else(|| panic!("{tz} in {audit}"));
+        assert_eq!(zone["sources"], json!(["number", "timezone_column"]), "{zone}");
+        let local_time = chrono::DateTime::parse_from_rfc3339(zone["local_time"].as_str().expect("local_time")).expect("local time");
+        assert_eq!(local_time.timestamp(), checked.timestamp(), "the recipient's local time is the same instant (to the second)");
+        let rules = audit["rules"].as_array().expect("rules");
+        for r in ["blocked_dates", "business_hours", "recipient_window", "frequency_cap", "do_not_call"] {
+            let check = rules.iter().find(|x| x["rule"] == r).unwrap_or_else(|| panic!("{r} in {audit}"));
+            assert_eq!(check["verdict"], "allowed", "{check}");
+        }
+        let cap = rules.iter().find(|x| x["rule"] == "frequency_cap").expect("cap");
+        assert_eq!(cap["calls"], json!({"in_24h": i, "max_24h": 3, "in_7_days": i}), "{cap}");
+
+        let r = reqwest::Client::new().get(format!("{}/campaigns/{id}/export.csv", local.base_url)).bearer_auth(local.token("tester")).send().await.expect("export");
+        let body = r.text().await.expect("csv");
+        let mut rows = csv::Reader::from_reader(body.as_bytes());
+        let header: Vec<String> = rows.headers().expect("header").iter().map(str::to_string).collect();
+        let col = header.iter().position(|h| h == "audit").expect("an audit column");
+        let rec = rows.records().next().expect("a row").expect("row");
+        let line = &rec[col];
+        assert!(line.starts_with(&format!("at {}", checked.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ"))), "{line}");
+        assert!(line.contains(&format!("{tz} ")), "{line}");
+        assert!(line.contains(&format!("frequency_cap allowed {i}/3 per 24h")), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cap_count_in_the_audit_is_the_count_at_the_claim() {
+    let local = common::dialing::local(false, |_| {}).await;
+    let tz = common::daytime_zone();
+    let nums = common::numbers(1);
+    // Two campaigns dial the same number at the same moment under a cap of 3: both calls are
+    // allowed, and the audits count 0 and 1 calls before them, never 0 twice.
+    {
+        let a = common::running_campaign(&local.repo, common::dialing::quick(tz), &common::csv(&nums, tz), CampaignState::Running).await;
+        let b = common::running_campaign(&local.repo, common::dialing::quick(tz), &common::csv(&nums, tz), CampaignState::Running).await;
+        let (ra, rb) = tokio::join!(local.dialer.dial_next(&a.id), local.dialer.dial_next(&b.id));
+        for r in [&ra, &rb] {
+            assert!(matches!(r, Ok(DialOutcome::Dialed { .. })), "{r:?}");
+        }
+        let mut counts = Vec::new();
+        for id in [&a.id, &b.id] {
+            let attempt = local.repo.get_attempt(id, &nums[0], 1).await.expect("read").expect("attempt");
+            let audit = attempt.audit.expect("audit");
+            let cap = audit["rules"].as_array().expect("rules").iter().find(|r| r["rule"] == "frequency_cap").cloned().expect("cap");
+            counts.push(cap["calls"]["in_24h"].as_u64().expect("a count"));
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, vec![0, 1], "each audit counts the calls placed before it");
+    }
+}

@@ -55,7 +55,7 @@ async fn an_export_of_100k_contacts_is_a_link_to_the_whole_file() {
     let body = reqwest::get(&location).await.expect("download").error_for_status().expect("presigned GET").text().await.expect("text");
     let mut rows = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = rows.headers().expect("header").iter().map(str::to_string).collect();
-    assert_eq!(header, ["ref", "Mobile", "Name", "phone_e164", "state", "outcome", "attempts", "last_call_at", "duration_seconds", "row"]);
+    assert_eq!(header, ["ref", "Mobile", "Name", "phone_e164", "state", "outcome", "attempts", "last_call_at", "duration_seconds", "row", "audit"]);
     let mut seen = HashSet::with_capacity(N);
     for rec in rows.records() {
         let rec = rec.expect("row");

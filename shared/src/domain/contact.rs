@@ -84,6 +84,8 @@ pub struct Contact {
     pub failure_reason: Option<String>,
     pub last_call_at: Option<DateTime<Utc>>,
     pub last_duration_seconds: Option<u32>,
+    /// Why the latest dial was allowed, in one line (`compliance::Audit::compact`).
+    pub last_audit: Option<String>,
 }
 
 /// What happens to a contact after an attempt ends.

@@ -176,6 +176,19 @@ pub const CALLBACK_RECOVERY: Duration = Duration::from_secs(20);
 pub static CALLBACK_CONFLICTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 pub static CALLBACK_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Tries of one candidate's claim while other dials change the number's cap history.
+const CAP_TRIES: u32 = 3;
+
+/// What trying one candidate did.
+enum Tried {
+    /// Claimed: (claim identity, charged attempt).
+    Leased(u32, u32),
+    /// The campaign has no slot (or pacing holds it).
+    NoSlot,
+    /// Deferred, skipped, taken by another dialer, or left due: try the next candidate.
+    Moved,
+}
+
 /// Abnormal create failures in a row (5xx, unreachable, unknown 4xx) that pause a campaign.
 pub const BREAKER_RUN: u64 = 5;
 
@@ -290,58 +303,79 @@ impl Dialer {
             if !cand.state.is_dialable() || cand.next_attempt_ms > now_ms {
                 continue; // the index lags the table
             }
-            // Every rule at this instant (invariants 4, 11, 12): the recipient's window in all of
-            // their zones, state rules, blocked dates; the do-not-call list and the caps are
-            // conditions of the claim below, not only checks here.
-            let location = cand.location.clone().unwrap_or_else(|| compliance::locate(&cand.phone, &cand.metadata));
-            let eval = compliance::evaluate(now, &c.settings, &location, CapFacts::InClaim, DncFacts::InClaim);
-            match eval.decision {
-                Decision::Dial => {}
-                Decision::Wait(t) => {
-                    // Outside the recipient's hours: wait without being charged an attempt.
-                    self.defer_or_ignore(campaign_id, &cand, to_ms(t)).await?;
-                    continue;
-                }
-                Decision::Skip(reason) => {
-                    self.skip_or_ignore(campaign_id, &cand, &reason).await?;
-                    continue;
-                }
-            }
-            let mut claim = Claim::next(campaign_id, &cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
-            claim.checks.push(self.repo.dnc_absent_check(&c.owner, &cand.phone)?);
-            let per_24h = compliance::cap_per_24h(&c.settings, &location);
-            claim.updates.push(self.repo.cap_update(&c.owner, &cand.phone, now_ms, per_24h, c.settings.frequency_cap.per_7_days)?);
-            claim.audit = serde_json::to_value(&eval.audit).ok();
-            let (id, attempt) = (claim.claim, claim.attempt);
-            match self.repo.claim(&claim).await {
-                Ok(()) => {
+            match self.try_claim(&c, &cand, now, delay_ms).await? {
+                Tried::Leased(id, attempt) => {
                     leased = Some((cand, id, attempt));
                     break;
                 }
-                Err(ClaimError::Refused(0)) => {
-                    // On the owner's do-not-call list (perhaps added while the campaign runs).
-                    info!(campaign_id, phone = %mask_phone(&cand.phone), "on the do-not-call list; skipped");
-                    self.skip_or_ignore(campaign_id, &cand, DNC_REASON).await?;
-                    continue;
-                }
-                Err(ClaimError::Refused(_)) => {
-                    // The cap is reached (another campaign of the owner may have called): wait,
-                    // uncharged, until the oldest counted call leaves the window.
-                    let history = self.repo.cap_history(&c.owner, &cand.phone).await?;
-                    let until = compliance::cap_check(&history, now, per_24h, c.settings.frequency_cap.per_7_days)
-                        .err()
-                        .unwrap_or(now + chrono::Duration::seconds(1));
-                    info!(campaign_id, phone = %mask_phone(&cand.phone), "frequency cap reached; deferred");
-                    self.defer_or_ignore(campaign_id, &cand, to_ms(until)).await?;
-                    continue;
-                }
-                Err(ClaimError::ContactTaken) => continue,
-                Err(ClaimError::CampaignBusy) => return Ok(DialOutcome::NoSlot),
-                Err(ClaimError::Repo(e)) => return Err(e.into()),
+                Tried::NoSlot => return Ok(DialOutcome::NoSlot),
+                Tried::Moved => continue,
             }
         }
         let Some((contact, claim, attempt)) = leased else { return Ok(DialOutcome::NothingDue) };
         self.place(&c, contact, claim, attempt, now).await
+    }
+
+    /// Every rule for one candidate at `now`, then its claim (invariants 4, 11, 12): the
+    /// recipient's window in all of their zones, state rules, blocked dates, the cap over the
+    /// number's call history read now; the do-not-call list and the cap are also conditions of
+    /// the claim transaction, not only checks here. The cap update also requires the history
+    /// to be the one counted, so the audit's count is the count at the claim; a claim refused
+    /// by the cap re-reads it (another campaign of the owner may have called) and decides again.
+    async fn try_claim(&self, c: &Campaign, cand: &ContactRecord, now: DateTime<Utc>, delay_ms: i64) -> Result<Tried, DialError> {
+        let campaign_id = c.id.as_str();
+        let now_ms = to_ms(now);
+        let location = cand.location.clone().unwrap_or_else(|| compliance::locate(&cand.phone, &cand.metadata));
+        // The time rules first: a contact outside its window costs no read of its history.
+        let first = compliance::evaluate(now, &c.settings, &location, CapFacts::InClaim, DncFacts::InClaim);
+        let mut decision = first.decision;
+        for _ in 0..CAP_TRIES {
+            if decision == Decision::Dial {
+                let history = self.repo.cap_history(&c.owner, &cand.phone).await?;
+                let eval = compliance::evaluate(now, &c.settings, &location, CapFacts::History(&history), DncFacts::InClaim);
+                if eval.decision == Decision::Dial {
+                    let mut claim = Claim::next(campaign_id, cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
+                    claim.checks.push(self.repo.dnc_absent_check(&c.owner, &cand.phone)?);
+                    let per_24h = compliance::cap_per_24h(&c.settings, &location);
+                    claim.updates.push(self.repo.cap_update(&c.owner, &cand.phone, now_ms, per_24h, c.settings.frequency_cap.per_7_days, history.first().copied())?);
+                    claim.audit = serde_json::to_value(&eval.audit).ok();
+                    claim.audit_line = Some(eval.audit.compact());
+                    let (id, attempt) = (claim.claim, claim.attempt);
+                    match self.repo.claim(&claim).await {
+                        Ok(()) => return Ok(Tried::Leased(id, attempt)),
+                        Err(ClaimError::Refused(0)) => {
+                            // On the owner's do-not-call list (perhaps added while the campaign runs).
+                            info!(campaign_id, phone = %mask_phone(&cand.phone), "on the do-not-call list; skipped");
+                            decision = Decision::Skip(DNC_REASON.to_string());
+                        }
+                        // The cap's history changed since it was read: read it again and decide.
+                        Err(ClaimError::Refused(_)) => continue,
+                        Err(ClaimError::ContactTaken) => return Ok(Tried::Moved),
+                        Err(ClaimError::CampaignBusy) => return Ok(Tried::NoSlot),
+                        Err(ClaimError::Repo(e)) => return Err(e.into()),
+                    }
+                } else {
+                    decision = eval.decision;
+                    if matches!(decision, Decision::Wait(_)) {
+                        info!(campaign_id, phone = %mask_phone(&cand.phone), "frequency cap reached; deferred");
+                    }
+                }
+            }
+            match decision {
+                Decision::Dial => {}
+                Decision::Wait(t) => {
+                    // Outside the recipient's hours or capped: wait without being charged.
+                    self.defer_or_ignore(campaign_id, cand, to_ms(t)).await?;
+                    return Ok(Tried::Moved);
+                }
+                Decision::Skip(reason) => {
+                    self.skip_or_ignore(campaign_id, cand, &reason).await?;
+                    return Ok(Tried::Moved);
+                }
+            }
+        }
+        // Other dials kept changing the number's history: leave it due for the next dial.
+        Ok(Tried::Moved)
     }
 
     async fn defer_or_ignore(&self, campaign_id: &str, contact: &ContactRecord, due_ms: i64) -> Result<(), DialError> {

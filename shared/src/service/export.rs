@@ -24,8 +24,9 @@ pub const EXPORT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
 /// Contacts read per DynamoDB page while streaming.
 const PAGE: u32 = 1000;
 
-/// The columns after the file's own.
-pub const RESULT_COLUMNS: [&str; 7] = ["phone_e164", "state", "outcome", "attempts", "last_call_at", "duration_seconds", "row"];
+/// The columns after the file's own. `audit`: why the contact's latest dial was allowed, in one
+/// line (`domain::compliance::Audit::compact`; the attempts route has every attempt's in full).
+pub const RESULT_COLUMNS: [&str; 8] = ["phone_e164", "state", "outcome", "attempts", "last_call_at", "duration_seconds", "row", "audit"];
 
 /// Where a campaign's exports are written.
 pub fn export_prefix(owner: &str, campaign_id: &str) -> String {
@@ -120,6 +121,7 @@ fn record(plan: &[(String, Source)], ct: &Contact) -> Vec<String> {
     rec.push(ct.last_call_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default());
     rec.push(ct.last_duration_seconds.map(|d| d.to_string()).unwrap_or_default());
     rec.push(ct.row.to_string());
+    rec.push(ct.last_audit.clone().unwrap_or_default());
     rec
 }
 
@@ -217,6 +219,7 @@ mod tests {
             failure_reason: None,
             last_call_at: None,
             last_duration_seconds: Some(42),
+            last_audit: Some("at 2026-01-14T18:00:00Z; zones America/New_York 2026-01-14 13:00 (number)".into()),
         }
     }
 
@@ -240,6 +243,7 @@ mod tests {
         assert_eq!(r[3], "+12025550102");
         assert_eq!(r[8], "42");
         assert_eq!(r[9], "3");
+        assert!(r[10].starts_with("at 2026-01-14T18:00:00Z; zones America/New_York"), "{}", r[10]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::campaigns::{ContactPage, ContactView, Deps, ServiceError, owned};
 use crate::adapters::dynamodb::RepoError;
 use crate::adapters::dynamodb::records::{AttemptRecord, from_ms};
 use crate::domain::Outcome;
+use crate::domain::compliance::Audit;
 
 /// Longest search text accepted.
 pub const MAX_SEARCH_CHARS: usize = 100;
@@ -33,6 +34,11 @@ pub struct AttemptView {
     pub answered_by: Option<String>,
     /// Whether the attempt has ended.
     pub finished: bool,
+    /// Why the dialer placed this call when it did (invariant 12): the instant it used, the
+    /// recipient's local time in each plausible zone with the zone's sources, the states, and
+    /// every rule checked with its verdict (the frequency cap with its count). Absent on
+    /// attempts recorded before the audit existed.
+    pub audit: Option<Audit>,
 }
 
 impl From<AttemptRecord> for AttemptView {
@@ -49,6 +55,7 @@ impl From<AttemptRecord> for AttemptView {
             duration_seconds: r.duration,
             answered_by: r.answered_by,
             finished: r.terminal,
+            audit: r.audit.and_then(|v| serde_json::from_value(v).ok()),
         }
     }
 }

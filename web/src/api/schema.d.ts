@@ -371,6 +371,7 @@ export interface components {
              * @description 1 for the first call, 2 for the first retry, ...
              */
             attempt: number;
+            audit?: null | components["schemas"]["Audit"];
             /** @description Twilio's call SID, once the call was created. */
             call_sid?: string | null;
             /** @description The last call status Twilio reported (queued, ringing, in-progress, completed, busy, ...). */
@@ -386,6 +387,17 @@ export interface components {
             phone: string;
             /** Format: date-time */
             started_at: string;
+        };
+        /** @description Why a call was (or was not) placed when it was. */
+        Audit: {
+            /**
+             * Format: date-time
+             * @description The instant the dialer used.
+             */
+            checked_at: string;
+            rules: components["schemas"]["RuleCheck"][];
+            states: components["schemas"]["SourcedState"][];
+            zones: components["schemas"]["ZoneAtCheck"][];
         };
         BusinessHours: {
             days: number[];
@@ -440,6 +452,20 @@ export interface components {
             stats: components["schemas"]["Stats"];
             /** Format: date-time */
             updated_at: string;
+        };
+        /**
+         * @description The frequency cap's count at the instant checked: calls to the number across the owner's
+         *     campaigns before this one, and the limits they were held to.
+         */
+        CapCount: {
+            /** Format: int32 */
+            in_24h: number;
+            /** Format: int32 */
+            in_7_days: number;
+            /** Format: int32 */
+            max_24h: number;
+            /** Format: int32 */
+            max_7_days?: number | null;
         };
         ContactPage: {
             contacts: components["schemas"]["ContactView"][];
@@ -757,6 +783,24 @@ export interface components {
             /** @description The raw phone value. */
             value: string;
         };
+        /**
+         * @description The rules a dial is checked against.
+         * @enum {string}
+         */
+        Rule: "blocked_dates" | "business_hours" | "unknown_timezone" | "recipient_window" | "state_rule" | "do_not_call" | "frequency_cap";
+        /** @description One rule's verdict at the instant checked. */
+        RuleCheck: {
+            calls?: null | components["schemas"]["CapCount"];
+            /** @description What was checked, in words (limits, zones, counts). */
+            detail: string;
+            rule: components["schemas"]["Rule"];
+            /**
+             * Format: date-time
+             * @description For `wait`: the earliest instant this rule allows.
+             */
+            until?: string | null;
+            verdict: components["schemas"]["Verdict"];
+        };
         /** @description Validated settings, stored on the campaign as its snapshot. */
         Settings: {
             agent_id: string;
@@ -825,6 +869,16 @@ export interface components {
             /** Format: int32 */
             max: number;
         };
+        /**
+         * @description Where a zone or state came from.
+         * @enum {string}
+         */
+        Source: "number" | "timezone_column" | "zip_column" | "state_column" | "campaign";
+        /** @description One plausible US state (USPS code) of the contact. */
+        SourcedState: {
+            sources: components["schemas"]["Source"][];
+            state: string;
+        };
         /** @description The figures the dashboard shows. */
         Stats: {
             /**
@@ -867,6 +921,8 @@ export interface components {
          * @enum {string}
          */
         UnknownTimezone: "campaign" | "skip";
+        /** @enum {string} */
+        Verdict: "allowed" | "wait" | "skip";
         /** @description A group of waiting contacts and when the first of them can be called. */
         WaitGroup: {
             /**
@@ -940,6 +996,13 @@ export interface components {
             starts_at?: string | null;
             /** @description The same in a sentence. */
             summary: string;
+        };
+        /** @description A zone the contact may be in, with its local time at the instant checked. */
+        ZoneAtCheck: {
+            /** @description RFC 3339 local time in that zone. */
+            local_time: string;
+            sources: components["schemas"]["Source"][];
+            zone: string;
         };
     };
     responses: never;

@@ -32,8 +32,10 @@ fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, Repo
 
 impl Repo {
     /// The claim's cap update: record a call at `now_ms` if fewer than `per_24h` calls happened
-    /// in the 24 hours before (and fewer than `per_7_days` in the 7 days before).
-    pub fn cap_update(&self, owner: &str, phone: &str, now_ms: i64, per_24h: u32, per_7_days: Option<u32>) -> Result<Update, RepoError> {
+    /// in the 24 hours before (and fewer than `per_7_days` in the 7 days before), and if the
+    /// newest recorded call is still `seen_newest` (the history the dialer read and counted in
+    /// the audit; `None`: no call recorded), so the audit's count is the count at the claim.
+    pub fn cap_update(&self, owner: &str, phone: &str, now_ms: i64, per_24h: u32, per_7_days: Option<u32>, seen_newest: Option<i64>) -> Result<Update, RepoError> {
         let mut b = Update::builder().table_name(&self.table).key(PK, s(user_pk(owner))).key(SK, s(cap_sk(phone)));
         // Every operand is read from the item as it was before the update, so the shift is exact.
         let mut set: Vec<String> = (2..=MAX_CAP_HISTORY).rev().map(|i| format!("#h{i} = if_not_exists(#h{}, :zero)", i - 1)).collect();
@@ -45,6 +47,13 @@ impl Repo {
         let n24 = per_24h.clamp(1, MAX_CAP_HISTORY);
         let mut cond = format!("(attribute_not_exists(#h{n24}) OR #h{n24} <= :cut24)");
         b = b.expression_attribute_values(":cut24", n(now_ms - 86_400_000));
+        match seen_newest {
+            Some(t) => {
+                cond.push_str(" AND #h1 = :seen");
+                b = b.expression_attribute_values(":seen", n(t));
+            }
+            None => cond.push_str(" AND attribute_not_exists(#h1)"),
+        }
         if let Some(m) = per_7_days {
             let m = m.clamp(1, MAX_CAP_HISTORY);
             cond.push_str(&format!(" AND (attribute_not_exists(#h{m}) OR #h{m} <= :cut7)"));

@@ -73,6 +73,7 @@ impl Repo {
             failure_reason: None,
             last_call_ms: None,
             last_duration: None,
+            last_audit: None,
             gsi3pk: Some(queue_pk(campaign_id)),
             gsi3sk: Some(work_sk(0, seq)),
         }

@@ -54,6 +54,8 @@ pub struct Claim<'a> {
     pub updates: Vec<Update>,
     /// Why this dial was allowed (invariant 12), written on the attempt item.
     pub audit: Option<serde_json::Value>,
+    /// The same in one line, written on the contact (`last_audit`, the export's column).
+    pub audit_line: Option<String>,
 }
 
 impl<'a> Claim<'a> {
@@ -70,6 +72,7 @@ impl<'a> Claim<'a> {
             checks: Vec::new(),
             updates: Vec::new(),
             audit: None,
+            audit_line: None,
         }
     }
 }
@@ -242,7 +245,7 @@ impl Repo {
                 .key(PK, s(campaign_pk(c.campaign_id)))
                 .key(SK, s(contact_sk(&c.contact.phone)))
                 .update_expression(
-                    "SET #state = :calling, #attempts = :n, #claim = :k, #lease = :lease, #g3pk = :lpk, #g3sk = :lsk, #lastcall = :now",
+                    "SET #state = :calling, #attempts = :n, #claim = :k, #lease = :lease, #g3pk = :lpk, #g3sk = :lsk, #lastcall = :now, #audit = :audit",
                 )
                 .condition_expression(if c.claim <= 1 {
                     // A contact never claimed has no claim attribute (or 0 from the import).
@@ -268,6 +271,8 @@ impl Repo {
                 .expression_attribute_values(":lpk", s(lease_pk(c.campaign_id)))
                 .expression_attribute_values(":lsk", s(work_sk(c.lease_until_ms, c.contact.seq)))
                 .expression_attribute_values(":now", n(c.now_ms))
+                .expression_attribute_names("#audit", attr::LAST_AUDIT)
+                .expression_attribute_values(":audit", s(c.audit_line.as_deref().unwrap_or("")))
                 .build(),
         )?;
         let attempt = AttemptRecord {

@@ -44,6 +44,8 @@ pub mod attr {
     pub const LEASE_UNTIL_MS: &str = "lease_until_ms";
     pub const OUTCOME: &str = "outcome";
     pub const LAST_CALL_MS: &str = "last_call_ms";
+    /// The contact's latest dial's audit in one line (`Audit::compact`).
+    pub const LAST_AUDIT: &str = "last_audit";
     pub const LAST_DURATION: &str = "last_duration";
     pub const SEQ: &str = "seq";
     /// The identity of the contact's latest claim: 1, 2, 3... never reused (a release keeps it).
@@ -258,6 +260,9 @@ pub struct ContactRecord {
     pub last_call_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_duration: Option<u32>,
+    /// Why the latest dial was allowed, in one line (written by the claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_audit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi3pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -286,6 +291,7 @@ impl From<ContactRecord> for Contact {
             failure_reason: r.failure_reason,
             last_call_at: r.last_call_ms.map(from_ms),
             last_duration_seconds: r.last_duration,
+            last_audit: r.last_audit.filter(|a| !a.is_empty()),
         }
     }
 }

@@ -45,6 +45,20 @@ pub struct RuleCheck {
     /// For `wait`: the earliest instant this rule allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<DateTime<Utc>>,
+    /// For the frequency cap: the calls to this number counted before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<CapCount>,
+}
+
+/// The frequency cap's count at the instant checked: calls to the number across the owner's
+/// campaigns before this one, and the limits they were held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CapCount {
+    pub in_24h: u32,
+    pub max_24h: u32,
+    pub in_7_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_7_days: Option<u32>,
 }
 
 /// A zone the contact may be in, with its local time at the instant checked.
@@ -206,25 +220,38 @@ fn check(rule: Rule, w: Window, detail: String) -> RuleCheck {
             verdict: Verdict::Allowed,
             detail,
             until: None,
+            calls: None,
         },
         Window::OpensAt(t) => RuleCheck {
             rule,
             verdict: Verdict::Wait,
             detail,
             until: Some(t),
+            calls: None,
         },
     }
 }
 
+/// The zones alone (what the time rules need), without their sources.
+pub(crate) fn tz_list(settings: &Settings, location: &Location) -> Option<Vec<Tz>> {
+    let zones: Vec<Tz> = location
+        .zones
+        .iter()
+        .filter_map(|z| z.zone.parse::<Tz>().ok())
+        .collect();
+    if !zones.is_empty() {
+        return Some(zones);
+    }
+    match settings.unknown_timezone {
+        UnknownTimezone::Campaign => Some(vec![settings.timezone]),
+        UnknownTimezone::Skip => None,
+    }
+}
+
 /// All zones at once: open only when every zone is open; else the latest of their openings.
-fn all_zones(
-    now: DateTime<Utc>,
-    zones: &[(Tz, Vec<Source>)],
-    start: NaiveTime,
-    end: NaiveTime,
-) -> Window {
+fn all_zones(now: DateTime<Utc>, zones: &[Tz], start: NaiveTime, end: NaiveTime) -> Window {
     let mut at: Option<DateTime<Utc>> = None;
-    for (tz, _) in zones {
+    for tz in zones {
         if let Window::OpensAt(t) = daily_window(now, *tz, &ALL_DAYS, start, end) {
             at = Some(at.map_or(t, |a| a.max(t)));
         }
@@ -237,7 +264,7 @@ fn all_zones(
 fn time_window(
     now: DateTime<Utc>,
     s: &Settings,
-    zones: &[(Tz, Vec<Source>)],
+    zones: &[Tz],
     bounds: (NaiveTime, NaiveTime),
     not_before: Option<DateTime<Utc>>,
 ) -> Window {
@@ -265,7 +292,7 @@ pub fn next_allowed(
     location: &Location,
     not_before: Option<DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {
-    let zones = window_zones(s, location)?;
+    let zones = tz_list(s, location)?;
     let bounds = recipient_bounds(s, location);
     if bounds.1 <= bounds.0 {
         return None;
@@ -280,6 +307,87 @@ pub fn next_allowed(
     }
     None
 }
+
+/// The decision alone (no audit): what [`evaluate`] decides, without describing each rule.
+/// The dialer's decision comes from here through `evaluate`; the dry run calls it directly for
+/// every contact, and builds audits only for the contacts it shows.
+pub fn decide(
+    now: DateTime<Utc>,
+    s: &Settings,
+    location: &Location,
+    caps: CapFacts<'_>,
+    dnc: DncFacts,
+) -> Decision {
+    if tz_list(s, location).is_none() {
+        return Decision::Skip(UNKNOWN_ZONE_SKIP.to_string());
+    }
+    if let DncFacts::Listed(true) = dnc {
+        return Decision::Skip(DNC_SKIP.to_string());
+    }
+    let (start, end) = recipient_bounds(s, location);
+    if end <= start {
+        return Decision::Skip(format!(
+            "the rules that apply leave no calling hours (window {}-{})",
+            hhmm(start),
+            hhmm(end)
+        ));
+    }
+    let cap_until = match caps {
+        CapFacts::History(h) => {
+            cap_check(h, now, cap_per_24h(s, location), s.frequency_cap.per_7_days).err()
+        }
+        CapFacts::InClaim => None,
+    };
+    match next_allowed(now, s, location, cap_until) {
+        Some(t) if t > now => Decision::Wait(t),
+        Some(_) => Decision::Dial,
+        None => Decision::Skip(format!(
+            "no hour is inside {}-{} local time in all of its {} possible zones at once",
+            hhmm(start),
+            hhmm(end),
+            location.zones.len()
+        )),
+    }
+}
+
+/// Which rule holds a contact that must wait at `now` (the first in the order the dialer
+/// checks them: blocked dates, business hours, the recipient window, a state rule, the cap).
+pub fn waiting_for(
+    now: DateTime<Utc>,
+    s: &Settings,
+    location: &Location,
+    caps: CapFacts<'_>,
+) -> Option<Rule> {
+    if !blocked_window(now, s.timezone, &s.blocked_dates).is_open() {
+        return Some(Rule::BlockedDates);
+    }
+    if !business_window(now, &s.business_hours, s.timezone).is_open() {
+        return Some(Rule::BusinessHours);
+    }
+    let zones = tz_list(s, location)?;
+    let hour = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+    let fed = (
+        hour(FEDERAL.start_hour).max(s.recipient_hours.start_time),
+        hour(FEDERAL.end_hour).min(s.recipient_hours.end_time),
+    );
+    if !all_zones(now, &zones, fed.0, fed.1).is_open() {
+        return Some(Rule::RecipientWindow);
+    }
+    let bounds = recipient_bounds(s, location);
+    if !all_zones(now, &zones, bounds.0, bounds.1).is_open() {
+        return Some(Rule::StateRule);
+    }
+    if let CapFacts::History(h) = caps
+        && cap_check(h, now, cap_per_24h(s, location), s.frequency_cap.per_7_days).is_err()
+    {
+        return Some(Rule::FrequencyCap);
+    }
+    None
+}
+
+const UNKNOWN_ZONE_SKIP: &str =
+    "no time zone is known for this number (setting unknown_timezone: skip)";
+const DNC_SKIP: &str = "on the owner's do-not-call list";
 
 /// Every rule's verdict at `now`, and the decision they make together.
 pub fn evaluate(
@@ -318,8 +426,6 @@ pub fn evaluate(
         },
     ));
     let zones = window_zones(s, location);
-    let (start, end) = recipient_bounds(s, location);
-    let mut skip: Option<String> = None;
     let audit_zones: Vec<ZoneAtCheck> = zones
         .iter()
         .flatten()
@@ -334,23 +440,24 @@ pub fn evaluate(
         .collect();
     match &zones {
         None => {
-            let reason = "no time zone is known for this number (setting unknown_timezone: skip)"
-                .to_string();
             rules.push(RuleCheck {
                 rule: Rule::UnknownTimezone,
                 verdict: Verdict::Skip,
-                detail: reason.clone(),
+                detail: UNKNOWN_ZONE_SKIP.to_string(),
                 until: None,
+                calls: None,
             });
-            skip = Some(reason);
         }
-        Some(z) => {
+        Some(zs) => {
+            let z: Vec<Tz> = zs.iter().map(|(tz, _)| *tz).collect();
+            let z = z.as_slice();
             if location.zones.is_empty() {
                 rules.push(RuleCheck {
                     rule: Rule::UnknownTimezone,
                     verdict: Verdict::Allowed,
                     detail: format!("no source named a zone: the campaign's zone {} is used (setting unknown_timezone: campaign)", tz.name()),
                     until: None,
+                    calls: None,
                 });
             }
             let fed_start = NaiveTime::from_hms_opt(FEDERAL.start_hour, 0, 0)
@@ -400,13 +507,13 @@ pub fn evaluate(
             "at most {per_24h} call(s) per 24 h to this number across the owner's campaigns"
         ),
     };
-    let mut cap_until = None;
     rules.push(match caps {
         CapFacts::InClaim => RuleCheck {
             rule: Rule::FrequencyCap,
             verdict: Verdict::Allowed,
             detail: format!("{cap_rule}: held as a condition of the claim transaction"),
             until: None,
+            calls: None,
         },
         CapFacts::History(h) => match cap_check(h, now, per_24h, s.frequency_cap.per_7_days) {
             Ok((day, week)) => RuleCheck {
@@ -414,14 +521,20 @@ pub fn evaluate(
                 verdict: Verdict::Allowed,
                 detail: format!("{cap_rule}: {day} in the last 24 h, {week} in the last 7 days"),
                 until: None,
+                calls: Some(CapCount {
+                    in_24h: day,
+                    max_24h: per_24h,
+                    in_7_days: week,
+                    max_7_days: s.frequency_cap.per_7_days,
+                }),
             },
             Err(t) => {
-                cap_until = Some(t);
                 RuleCheck {
                     rule: Rule::FrequencyCap,
                     verdict: Verdict::Wait,
                     detail: format!("{cap_rule}: reached"),
                     until: Some(t),
+                    calls: None,
                 }
             }
         },
@@ -434,45 +547,25 @@ pub fn evaluate(
                 "not on the owner's do-not-call list: held as a condition of the claim transaction"
                     .to_string(),
             until: None,
+            calls: None,
         },
         DncFacts::Listed(false) => RuleCheck {
             rule: Rule::DoNotCall,
             verdict: Verdict::Allowed,
             detail: "not on the owner's do-not-call list".to_string(),
             until: None,
+            calls: None,
         },
-        DncFacts::Listed(true) => {
-            let reason = "on the owner's do-not-call list".to_string();
-            skip.get_or_insert_with(|| reason.clone());
-            RuleCheck {
-                rule: Rule::DoNotCall,
-                verdict: Verdict::Skip,
-                detail: reason,
-                until: None,
-            }
-        }
+        DncFacts::Listed(true) => RuleCheck {
+            rule: Rule::DoNotCall,
+            verdict: Verdict::Skip,
+            detail: DNC_SKIP.to_string(),
+            until: None,
+            calls: None,
+        },
     });
-    if skip.is_none() && end <= start {
-        skip = Some(format!(
-            "the rules that apply leave no calling hours (window {}-{})",
-            hhmm(start),
-            hhmm(end)
-        ));
-    }
-    let decision = match skip {
-        Some(reason) => Decision::Skip(reason),
-        None if rules.iter().all(|r| r.verdict == Verdict::Allowed) => Decision::Dial,
-        None => match next_allowed(now, s, location, cap_until) {
-            Some(t) if t > now => Decision::Wait(t),
-            Some(_) => Decision::Dial,
-            None => Decision::Skip(format!(
-                "no hour is inside {}-{} local time in all of its {} possible zones at once",
-                hhmm(start),
-                hhmm(end),
-                location.zones.len()
-            )),
-        },
-    };
+    // The rules above describe; the decision is `decide`'s, the one the dry run makes too.
+    let decision = decide(now, s, location, caps, dnc);
     Evaluation {
         decision,
         audit: Audit {

@@ -6,7 +6,9 @@
 //! - [`rules`]: the federal window and the stricter state rules, each with its source.
 //! - [`policy`]: the campaign's compliance settings (only ever stricter).
 //! - [`decide`]: every rule's verdict at an instant, and the decision.
+//! - `audit`: the audit in one line (the export's column).
 
+mod audit;
 mod data;
 pub mod decide;
 pub mod location;
@@ -14,8 +16,8 @@ pub mod policy;
 pub mod rules;
 
 pub use decide::{
-    Audit, CapFacts, Decision, DncFacts, Evaluation, Rule, RuleCheck, Verdict, cap_check,
-    cap_per_24h, campaign_window, evaluate, next_allowed,
+    Audit, CapCount, CapFacts, Decision, DncFacts, Evaluation, Rule, RuleCheck, Verdict, cap_check,
+    cap_per_24h, campaign_window, decide, evaluate, next_allowed, waiting_for,
 };
 pub use location::{Location, Source, SourcedState, SourcedZone, locate};
 pub use policy::{FrequencyCap, RecipientHours, UnknownTimezone};

@@ -290,3 +290,57 @@ fn the_do_not_call_list_skips() {
         Decision::Skip("on the owner's do-not-call list".into())
     );
 }
+
+#[test]
+fn the_audit_carries_the_cap_count_and_reads_in_one_line() {
+    let now = utc(2026, 1, 14, 18, 0);
+    let ms = |t: DateTime<Utc>| t.timestamp_millis();
+    let h = [
+        ms(now - chrono::Duration::hours(30)),
+        ms(now - chrono::Duration::hours(2)),
+    ];
+    let mut s = settings("America/New_York");
+    s.frequency_cap.per_7_days = Some(5);
+    // A Florida number (305), 13:00 in Miami: allowed, one call in 24 h of Florida's 3.
+    let e = evaluate(
+        now,
+        &s,
+        &loc("+13055550123", &[]),
+        CapFacts::History(&h),
+        DncFacts::Listed(false),
+    );
+    assert_eq!(e.decision, Decision::Dial);
+    let cap = e
+        .audit
+        .rules
+        .iter()
+        .find(|r| r.rule == Rule::FrequencyCap)
+        .unwrap();
+    assert_eq!(
+        cap.calls,
+        Some(CapCount {
+            in_24h: 1,
+            max_24h: 3,
+            in_7_days: 2,
+            max_7_days: Some(5)
+        })
+    );
+    let line = e.audit.compact();
+    assert!(line.starts_with("at 2026-01-14T18:00:00Z; zones America/New_York 2026-01-14 13:00 (number); states FL (number); "), "{line}");
+    assert!(line.contains("recipient_window allowed"), "{line}");
+    assert!(line.contains("state_rule allowed"), "{line}");
+    assert!(line.contains("frequency_cap allowed 1/3 per 24h 2/5 per 7d"), "{line}");
+    assert!(line.ends_with("do_not_call allowed"), "{line}");
+    // The audit round-trips through JSON (it is stored on the attempt).
+    let back: Audit = serde_json::from_value(serde_json::to_value(&e.audit).unwrap()).unwrap();
+    assert_eq!(back, e.audit);
+    // At night the line says what it waits for and until when.
+    let night = evaluate(
+        utc(2026, 1, 14, 3, 0),
+        &s,
+        &loc("+13055550123", &[]),
+        CapFacts::History(&[]),
+        DncFacts::Listed(false),
+    );
+    assert!(night.audit.compact().contains("recipient_window wait until 2026-01-14T13:00:00Z"), "{}", night.audit.compact());
+}
