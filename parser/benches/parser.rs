@@ -186,19 +186,6 @@ fn main() {
             .filter(|p| contacts_parser::phone::normalize_full(p, us).is_ok())
             .count() as u64
     });
-    let e164: Vec<String> = phones
-        .iter()
-        .filter_map(|p| {
-            contacts_parser::phone::normalize(p, us)
-                .ok()
-                .map(|n| n.e164)
-        })
-        .collect();
-    measure("phone::timezone_for 100k", 100_000, runs(7), || {
-        e164.iter()
-            .filter(|e| contacts_parser::phone::timezone_for(e).is_some())
-            .count() as u64
-    });
     let naive_rate = measure("naive csv 100k (parse+is_valid)", 100_000, runs(7), || {
         naive(&csv_100k)
     });

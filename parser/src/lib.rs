@@ -9,7 +9,6 @@ mod columns;
 pub mod phone;
 mod sheet;
 mod text;
-mod tz_table;
 pub mod worker;
 
 #[cfg(test)]
@@ -157,8 +156,8 @@ pub struct ParsedContact {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub name_parts: Vec<String>,
     pub metadata: BTreeMap<String, String>,
-    /// IANA zone: from a timezone column when it holds a valid zone, else from the number
-    /// when its prefix maps to exactly one zone.
+    /// IANA zone from a timezone column, when it holds a valid zone. The number's own zones
+    /// (every plausible one) come from `shared::domain::compliance::locate`, not from here.
     pub timezone: Option<String>,
 }
 
@@ -890,8 +889,7 @@ impl<'a> Accumulator<'a> {
             .timezone_col
             .map(|i| cells.cell(i).trim())
             .and_then(|tz| tz.parse::<chrono_tz::Tz>().ok())
-            .map(|tz| tz.name().to_string())
-            .or_else(|| phone::timezone_for(&normalized.e164).map(str::to_string));
+            .map(|tz| tz.name().to_string());
 
         self.report.imported += 1;
         self.contacts.push(ParsedContact {

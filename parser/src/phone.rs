@@ -1,11 +1,8 @@
-//! Phone numbers: libphonenumber's verdict (through `rlibphonenumber`), E.164, and the
-//! number's time zone when its prefix maps to exactly one.
+//! Phone numbers: libphonenumber's verdict (through `rlibphonenumber`) and E.164.
 
 use rlibphonenumber::{
     PHONE_NUMBER_UTIL, ParseError, PhoneNumber, PhoneNumberFormat, Region, ValidationError,
 };
-
-use super::tz_table::{MAX_PREFIX_LEN, PREFIXES, ZONES};
 
 /// The library itself, for the differential test's corpus generator (example numbers).
 #[doc(hidden)]
@@ -214,31 +211,3 @@ fn rejection(e: ParseError) -> Rejection {
     }
 }
 
-/// The single IANA time zone of an E.164 number's longest known prefix (libphonenumber's
-/// prefix→zone data, see `tz_table.rs`), or `None` when that prefix spans several zones
-/// or is unknown. Used for the contact's own 08:00-21:00 calling window, so an ambiguous
-/// prefix must stay `None` rather than guess.
-pub fn timezone_for(e164: &str) -> Option<&'static str> {
-    let digits = e164.strip_prefix('+').unwrap_or(e164);
-    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // Longest prefix first: a longer entry (even an ambiguous one) overrides a shorter one.
-    let bytes = digits.as_bytes();
-    for len in (1..=digits.len().min(MAX_PREFIX_LEN)).rev() {
-        let value = bytes
-            .get(..len)?
-            .iter()
-            .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
-        let key = len as u64 * 1_000_000_000 + value;
-        if let Ok(i) = PREFIXES.binary_search_by_key(&key, |(k, _)| *k) {
-            let zone = PREFIXES.get(i)?.1;
-            return if zone == u16::MAX {
-                None
-            } else {
-                ZONES.get(usize::from(zone)).copied()
-            };
-        }
-    }
-    None
-}

@@ -51,7 +51,7 @@ fn csv_with_name_metadata_duplicates_and_bad_rows() {
         ada.metadata.get("email").map(String::as_str),
         Some("ada@example.com")
     );
-    assert_eq!(ada.timezone.as_deref(), Some("America/New_York"));
+    assert_eq!(ada.timezone, None, "no timezone column: the number's zones are shared's");
     let alan = &p.contacts[1];
     assert_eq!(alan.name.as_deref(), Some("Turing, Alan"));
     // The embedded CRLF stays in the value; the record is one spreadsheet row.
@@ -239,9 +239,6 @@ fn default_region_applies_to_national_numbers() {
     };
     let p = parse_file(b"phone\n020 7946 0958\n07911 123456\n", "f.csv", &opts).expect("parses");
     assert_eq!(phones(&p), ["+442079460958", "+447911123456"]);
-    assert_eq!(p.contacts[0].timezone.as_deref(), Some("Europe/London"));
-    // +44 7 is shared with Guernsey, Jersey and the Isle of Man: no single zone.
-    assert_eq!(p.contacts[1].timezone, None);
 
     let opts = ParseOptions {
         default_region: "XX".into(),
@@ -254,29 +251,15 @@ fn default_region_applies_to_national_numbers() {
 }
 
 #[test]
-fn timezone_from_column_or_number() {
+fn timezone_from_a_column_only() {
     let csv =
         b"phone,Time Zone\n2025550123,America/Chicago\n2135550123,not a zone\n+18005550123,\n";
     let p = parse(csv, "f.csv");
     let zones: Vec<Option<&str>> = p.contacts.iter().map(|c| c.timezone.as_deref()).collect();
     assert_eq!(
         zones,
-        [Some("America/Chicago"), Some("America/Los_Angeles"), None]
+        [Some("America/Chicago"), None, None]
     );
-}
-
-#[test]
-fn timezone_for_prefixes() {
-    assert_eq!(
-        phone::timezone_for("+12025550123"),
-        Some("America/New_York")
-    );
-    assert_eq!(phone::timezone_for("+442079460958"), Some("Europe/London"));
-    assert_eq!(phone::timezone_for("+18005550123"), None);
-    assert_eq!(phone::timezone_for("+1"), None);
-    assert_eq!(phone::timezone_for(""), None);
-    assert_eq!(phone::timezone_for("+12x"), None);
-    assert_eq!(phone::timezone_for("+99999999999999999999"), None);
 }
 
 #[test]

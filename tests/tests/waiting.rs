@@ -53,9 +53,15 @@ async fn waiting_of(local: &Local, id: &str) -> Value {
     v["stats"]["waiting"].clone()
 }
 
-fn two_contacts(first_tz: &str, second_tz: &str) -> String {
-    format!("phone,name,timezone\n+12025550101,Ann,{first_tz}\n+12025550102,Bob,{second_tz}\n")
+/// Two contacts whose zones come from their numbers, as in most real files.
+fn two_contacts(first: &str, second: &str) -> String {
+    format!("phone,name\n{first},Ann\n{second},Bob\n")
 }
+
+const DC_1: &str = "+12025550101";
+const DC_2: &str = "+12025550102";
+const TOKYO_1: &str = "+81312345678";
+const TOKYO_2: &str = "+81312345679";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_says_what_it_waits_for() {
@@ -65,7 +71,7 @@ async fn a_campaign_says_what_it_waits_for() {
     let ny = "America/New_York";
 
     // The README's campaign at 23:08 in New York: both contacts wait for 08:00 their time.
-    let c = running_campaign(&local.repo, settings(ny), &two_contacts(ny, ny), CampaignState::Running).await;
+    let c = running_campaign(&local.repo, settings(ny), &two_contacts(DC_1, DC_2), CampaignState::Running).await;
     assert_eq!(local.dialer.dial_next(&c.id).await.expect("dial"), DialOutcome::NothingDue);
     counter.reset();
     let w = waiting_of(&local, &c.id).await;
@@ -81,12 +87,22 @@ async fn a_campaign_says_what_it_waits_for() {
     assert!(requests <= 2, "GET /campaigns/{{id}} made {requests} DynamoDB requests: {:?}", counter.snapshot());
 
     // One contact where it is day: due now, the dialer calls it.
-    let c2 = running_campaign(&local.repo, settings(ny), &two_contacts(ny, "Asia/Tokyo"), CampaignState::Running).await;
+    let c2 = running_campaign(&local.repo, settings(ny), &two_contacts(DC_1, TOKYO_1), CampaignState::Running).await;
     let w = waiting_of(&local, &c2.id).await;
     assert_eq!(w["reason"], "dialing", "{w}");
     assert_eq!(w["due_now"], 1, "{w}");
     assert_eq!(w["contact_window"]["contacts"], 1, "{w}");
     assert_eq!(w["next_event_at"], "2026-01-14T04:08:00Z", "{w}");
+
+    // A DC number marked Asia/Tokyo in the file: every zone counts, as at the dialer, so it
+    // waits until an hour inside both windows (23:00 UTC: 08:00 Tokyo, 18:00 New York), not
+    // "due now" because it is day in Tokyo.
+    let marked = "phone,name,timezone\n+12025550101,Ann,Asia/Tokyo\n";
+    let c4 = running_campaign(&local.repo, settings(ny), marked, CampaignState::Running).await;
+    assert_eq!(local.dialer.dial_next(&c4.id).await.expect("dial"), DialOutcome::NothingDue);
+    let w = waiting_of(&local, &c4.id).await;
+    assert_eq!(w["reason"], "contact_windows", "{w}");
+    assert_eq!(w["contact_window"]["first_at"], "2026-01-14T23:00:00Z", "{w}");
 
     // Business hours closed (09:00-17:00 New York): says until when.
     let closed = shared::domain::SettingsInput {
@@ -98,7 +114,7 @@ async fn a_campaign_says_what_it_waits_for() {
         }),
         ..settings(ny)
     };
-    let c3 = running_campaign(&local.repo, closed, &two_contacts("Asia/Tokyo", "Asia/Tokyo"), CampaignState::Running).await;
+    let c3 = running_campaign(&local.repo, closed, &two_contacts(TOKYO_1, TOKYO_2), CampaignState::Running).await;
     let w = waiting_of(&local, &c3.id).await;
     assert_eq!(w["reason"], "business_hours", "{w}");
     assert_eq!(w["business_hours_open_at"], "2026-01-14T14:00:00Z", "{w}");
@@ -107,7 +123,7 @@ async fn a_campaign_says_what_it_waits_for() {
     clock.set(Utc.with_ymd_and_hms(2026, 1, 14, 13, 0, 0).single().expect("instant"));
     let w = waiting_of(&local, &c.id).await;
     assert_eq!((w["reason"].as_str(), w["due_now"].as_u64()), (Some("dialing"), Some(2)), "{w}");
-    let draft = running_campaign(&local.repo, settings(ny), &two_contacts(ny, ny), CampaignState::Draft).await;
+    let draft = running_campaign(&local.repo, settings(ny), &two_contacts(DC_1, DC_2), CampaignState::Draft).await;
     let w = waiting_of(&local, &draft.id).await;
     assert_eq!(w["reason"], "not_started", "{w}");
 }

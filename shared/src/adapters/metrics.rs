@@ -141,11 +141,11 @@ impl Intercept for FaultInjector {
                 let mut left_out = serde_json::Map::new();
                 if let Some(items) = json.get_mut("RequestItems").and_then(|v| v.as_object_mut()) {
                     for (table, reqs) in items.iter_mut() {
-                        if let Some(arr) = reqs.as_array_mut() {
-                            if arr.len() > *keep {
-                                let rest: Vec<serde_json::Value> = arr.split_off(*keep);
-                                left_out.insert(table.clone(), serde_json::Value::Array(rest));
-                            }
+                        if let Some(arr) = reqs.as_array_mut()
+                            && arr.len() > *keep
+                        {
+                            let rest: Vec<serde_json::Value> = arr.split_off(*keep);
+                            left_out.insert(table.clone(), serde_json::Value::Array(rest));
                         }
                     }
                 }

@@ -1,15 +1,12 @@
-//! When a call may be placed: the campaign's business hours in its timezone, and the contact's
-//! own 08:00-21:00 local window (invariant 4). Pure functions of an instant; DST-correct
-//! because every local time goes through chrono-tz.
+//! Daily windows: the campaign's business hours in its timezone, and the building block
+//! (`daily_window`) of the recipient's own window in every zone (`domain::compliance`,
+//! invariant 4). Pure functions of an instant; DST-correct because every local time goes
+//! through chrono-tz.
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::settings::BusinessHours;
-
-/// The earliest and latest local times a contact may be called (TCPA-style quiet hours).
-pub const CONTACT_WINDOW_START: (u32, u32) = (8, 0);
-pub const CONTACT_WINDOW_END: (u32, u32) = (21, 0);
 
 /// Either calls may go now, or the next instant they may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,29 +75,6 @@ pub fn business_window(now: DateTime<Utc>, hours: &BusinessHours, tz: Tz) -> Win
 
 pub(crate) const ALL_DAYS: [u8; 7] = [1, 2, 3, 4, 5, 6, 7];
 
-/// The contact's own 08:00-21:00 window, every day.
-pub fn contact_window(now: DateTime<Utc>, tz: Tz) -> Window {
-    let start = NaiveTime::from_hms_opt(CONTACT_WINDOW_START.0, CONTACT_WINDOW_START.1, 0).expect("constant");
-    let end = NaiveTime::from_hms_opt(CONTACT_WINDOW_END.0, CONTACT_WINDOW_END.1, 0).expect("constant");
-    daily_window(now, tz, &ALL_DAYS, start, end)
-}
-
-/// Both rules at once: the later of the two openings, re-checked until both agree.
-pub fn dial_window(now: DateTime<Utc>, hours: &BusinessHours, campaign_tz: Tz, contact_tz: Option<Tz>) -> Window {
-    let mut at = now;
-    // Each step moves `at` forward to an opening; a handful of steps always settles.
-    for _ in 0..16 {
-        let b = business_window(at, hours, campaign_tz);
-        let c = contact_tz.map_or(Window::Open, |tz| contact_window(at, tz));
-        match (b, c) {
-            (Window::Open, Window::Open) => return if at == now { Window::Open } else { Window::OpensAt(at) },
-            (Window::OpensAt(t), Window::Open) | (Window::Open, Window::OpensAt(t)) => at = t,
-            (Window::OpensAt(a), Window::OpensAt(b)) => at = a.max(b),
-        }
-    }
-    Window::OpensAt(at)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,30 +135,5 @@ mod tests {
         let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
         let five = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
         assert_eq!(daily_window(now, ny(), &[], nine, five), Window::OpensAt(now + Duration::days(1)));
-    }
-
-    #[test]
-    fn contact_quiet_hours_in_their_own_zone() {
-        let la: Tz = "America/Los_Angeles".parse().unwrap();
-        // 15:00 UTC = 07:00 PST: too early in LA even though it is 10:00 in New York.
-        let t = Utc.with_ymd_and_hms(2026, 1, 14, 15, 0, 0).unwrap();
-        assert_eq!(contact_window(t, ny()), Window::Open);
-        assert!(contact_window(t, ny()).is_open());
-        assert_eq!(contact_window(t, la), Window::OpensAt(Utc.with_ymd_and_hms(2026, 1, 14, 16, 0, 0).unwrap()));
-        // 21:00 local is closed.
-        let late = Utc.with_ymd_and_hms(2026, 1, 15, 2, 0, 0).unwrap();
-        assert!(!contact_window(late, ny()).is_open());
-    }
-
-    #[test]
-    fn combined_window_takes_the_later_opening() {
-        let h = bh(vec![1, 2, 3, 4, 5], (7, 0), (20, 0));
-        let la: Tz = "America/Los_Angeles".parse().unwrap();
-        // Campaign in New York opens 07:00 EST = 12:00 UTC; the LA contact only at 16:00 UTC.
-        let t = Utc.with_ymd_and_hms(2026, 1, 14, 12, 30, 0).unwrap();
-        assert_eq!(dial_window(t, &h, ny(), Some(la)), Window::OpensAt(Utc.with_ymd_and_hms(2026, 1, 14, 16, 0, 0).unwrap()));
-        assert_eq!(dial_window(t, &h, ny(), None), Window::Open);
-        let disabled = BusinessHours { enabled: false, ..h };
-        assert_eq!(dial_window(t, &disabled, ny(), None), Window::Open);
     }
 }

@@ -30,6 +30,8 @@ pub const MAX_BACKOFF_HOURS: f64 = 24.0 * 30.0;
 pub struct SettingsInput {
     /// Campaign name shown in lists; defaults to "Campaign <start date>".
     pub name: Option<String>,
+    /// The id of one of your agents (`POST /agents`).
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub agent_id: Option<String>,
     /// IANA timezone, e.g. "America/New_York".
     pub timezone: Option<String>,

@@ -3,16 +3,17 @@
 //! due first, with their due instant and zone) go in; out comes which gate holds the next
 //! call, how many contacts wait for their own calling window or a retry and until when, and
 //! the next instant anything can happen. Pure: the same rules as the dialer
-//! (`hours::dial_window`), evaluated at a given instant.
+//! (`compliance::next_allowed`, the recipient's window in every plausible zone), evaluated at
+//! a given instant.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::campaign::{Campaign, CampaignState, ImportState};
+use super::compliance::{Location, blocked_window, next_allowed, recipient_open_at};
 use super::contact::ContactState;
-use super::hours::{Window, business_window, contact_window, dial_window};
+use super::hours::{Window, business_window};
 
 /// One contact at the head of the work queue, as far as waiting is concerned.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,8 +21,8 @@ pub struct QueuedContact {
     pub state: ContactState,
     /// When it is due (none: due since it was imported).
     pub due: Option<DateTime<Utc>>,
-    /// The zone of its own 08:00-21:00 window, when one is known.
-    pub timezone: Option<Tz>,
+    /// Its plausible zones and states: its own window must hold in every zone.
+    pub location: Location,
 }
 
 /// The head of the work queue: the first contacts by due time, and whether that is all of it.
@@ -45,6 +46,8 @@ pub enum WaitReason {
     /// Started; the dialer picks it up at its next wake-up.
     Starting,
     Paused,
+    /// Today is one of the campaign's blocked dates (in its zone).
+    BlockedDate,
     /// Outside the campaign's business hours.
     BusinessHours,
     /// The pacing delay since the last call.
@@ -53,7 +56,8 @@ pub enum WaitReason {
     SlotsFull,
     /// Contacts are due now: the next call starts at the dialer's next wake-up.
     Dialing,
-    /// Every waiting contact is outside its own calling window (08:00-21:00 its time).
+    /// Every waiting contact is outside its own calling window (08:00-21:00 or stricter, in
+    /// every zone it may be in).
     ContactWindows,
     /// Every waiting contact waits for a retry.
     Retries,
@@ -109,6 +113,8 @@ pub struct Waiting {
     pub next_event_at: Option<DateTime<Utc>>,
     /// Pending campaigns: the scheduled start, when it is ahead.
     pub starts_at: Option<DateTime<Utc>>,
+    /// On a blocked date: the start of the next date that is not blocked.
+    pub blocked_until: Option<DateTime<Utc>>,
     /// Outside business hours: when they open.
     pub business_hours_open_at: Option<DateTime<Utc>>,
     /// Pacing: when the next call may start.
@@ -116,7 +122,8 @@ pub struct Waiting {
     pub slots: Slots,
     /// Contacts due now whose own window is open.
     pub due_now: u64,
-    /// Contacts outside their own calling window (08:00-21:00 their time).
+    /// Contacts outside their own calling window (08:00-21:00 or stricter, in every zone they
+    /// may be in).
     pub contact_window: Option<WaitGroup>,
     /// Contacts waiting for a retry (or for a moment after Twilio was busy).
     pub retries: Option<WaitGroup>,
@@ -136,12 +143,15 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 
 /// What the campaign waits for at `now`, given the head of its work queue.
 pub fn waiting(c: &Campaign, queue: &QueueHead, now: DateTime<Utc>) -> Waiting {
-    let bh = &c.settings.business_hours;
-    let tz = c.settings.timezone;
-    let max = c.settings.max_concurrent_calls;
+    let settings = &c.settings;
+    let max = settings.max_concurrent_calls;
     let slots = Slots { in_calls: c.counters.calling, max, full: c.counters.calling >= u64::from(max) };
-    let starts_at = c.settings.scheduled_start_time.filter(|t| *t > now && c.state == CampaignState::Pending);
-    let business_hours_open_at = match business_window(now, bh, tz) {
+    let starts_at = settings.scheduled_start_time.filter(|t| *t > now && c.state == CampaignState::Pending);
+    let blocked_until = match blocked_window(now, settings.timezone, &settings.blocked_dates) {
+        Window::Open => None,
+        Window::OpensAt(t) => Some(t),
+    };
+    let business_hours_open_at = match business_window(now, &settings.business_hours, settings.timezone) {
         Window::Open => None,
         Window::OpensAt(t) => Some(t),
     };
@@ -157,14 +167,13 @@ pub fn waiting(c: &Campaign, queue: &QueueHead, now: DateTime<Utc>) -> Waiting {
     for q in queue.contacts.iter().filter(|q| q.state.is_dialable()) {
         examined += 1;
         let due = q.due.unwrap_or(now).max(now);
-        // When its own window lets it be called, from its due instant on.
-        let ready = match q.timezone.map_or(Window::Open, |z| contact_window(due, z)) {
-            Window::Open => due,
-            Window::OpensAt(t) => t,
-        };
+        // When its own window (every plausible zone) lets it be called, from its due instant
+        // on. Never (an unknown zone the campaign skips, zones with no common hour): the dialer
+        // skips it at its next wake-up, so it counts as due.
+        let ready = recipient_open_at(due, settings, &q.location).unwrap_or(due);
         // Classified by what holds it now: a contact the dialer deferred to its morning is due
         // exactly when its window opens, and waits for the window, not for a retry.
-        let closed_now = q.timezone.is_some_and(|z| !contact_window(now, z).is_open());
+        let closed_now = recipient_open_at(now, settings, &q.location).is_some_and(|t| t > now);
         if closed_now {
             WaitGroup::add(&mut window_group, ready);
         } else if ready > now {
@@ -172,10 +181,8 @@ pub fn waiting(c: &Campaign, queue: &QueueHead, now: DateTime<Utc>) -> Waiting {
         } else {
             due_now += 1;
         }
-        let earliest = match dial_window(gate.max(due), bh, tz, q.timezone) {
-            Window::Open => gate.max(due),
-            Window::OpensAt(t) => t,
-        };
+        // Every time rule the dialer checks: business hours, blocked dates, every zone.
+        let earliest = next_allowed(gate.max(due), settings, &q.location, None).unwrap_or(gate.max(due));
         next_call = Some(next_call.map_or(earliest, |n| n.min(earliest)));
     }
     let queued = c.counters.pending + c.counters.retrying;
@@ -211,6 +218,7 @@ pub fn waiting(c: &Campaign, queue: &QueueHead, now: DateTime<Utc>) -> Waiting {
         CampaignState::Running => running_reason(RunningFacts {
             now,
             slots,
+            blocked_until,
             business_hours_open_at,
             paced_until,
             due_now,
@@ -227,6 +235,7 @@ pub fn waiting(c: &Campaign, queue: &QueueHead, now: DateTime<Utc>) -> Waiting {
         summary,
         next_event_at,
         starts_at,
+        blocked_until,
         business_hours_open_at,
         paced_until,
         slots,
@@ -241,6 +250,7 @@ pub fn waiting(c: &Campaign, queue: &QueueHead, now: DateTime<Utc>) -> Waiting {
 struct RunningFacts {
     now: DateTime<Utc>,
     slots: Slots,
+    blocked_until: Option<DateTime<Utc>>,
     business_hours_open_at: Option<DateTime<Utc>>,
     paced_until: Option<DateTime<Utc>>,
     due_now: u64,
@@ -274,6 +284,9 @@ fn running_reason(f: RunningFacts) -> (WaitReason, String, Option<DateTime<Utc>>
             None,
         );
     }
+    if let Some(t) = f.blocked_until {
+        return (WaitReason::BlockedDate, format!("today is a blocked date; calls resume at {}", fmt(t)), f.next_call);
+    }
     if let Some(t) = f.business_hours_open_at {
         return (WaitReason::BusinessHours, format!("outside the campaign's business hours until {}", fmt(t)), f.next_call);
     }
@@ -301,9 +314,10 @@ fn running_reason(f: RunningFacts) -> (WaitReason, String, Option<DateTime<Utc>>
         (true, Some(g), _) => (
             WaitReason::ContactWindows,
             format!(
-                "{} outside {} own calling window (08:00-21:00 their time){of_examined}; the first opens at {}",
+                "{} outside {} own calling window (08:00-21:00 or stricter, in every zone {} may be in){of_examined}; the first opens at {}",
                 plural(g.contacts, "contact is", "contacts are"),
                 if g.contacts == 1 { "its" } else { "their" },
+                if g.contacts == 1 { "it" } else { "they" },
                 fmt(g.first_at)
             ),
             f.next_call,
@@ -343,12 +357,18 @@ mod tests {
         c
     }
 
-    fn ny() -> Option<Tz> {
-        "America/New_York".parse().ok()
+    /// A number's location, as the importer stores it (no metadata columns).
+    fn number(e164: &str) -> Location {
+        crate::domain::compliance::locate(e164, &std::collections::BTreeMap::new())
     }
 
-    fn fresh(tz: Option<Tz>) -> QueuedContact {
-        QueuedContact { state: ContactState::Pending, due: None, timezone: tz }
+    /// A Washington DC number: America/New_York only.
+    fn ny() -> Location {
+        number("+12025550123")
+    }
+
+    fn fresh(location: Location) -> QueuedContact {
+        QueuedContact { state: ContactState::Pending, due: None, location }
     }
 
     fn head(contacts: Vec<QueuedContact>) -> QueueHead {
@@ -367,15 +387,74 @@ mod tests {
         assert_eq!(w.due_now, 0);
         assert_eq!(
             w.summary,
-            "2 contacts are outside their own calling window (08:00-21:00 their time); the first opens at 2026-01-14 13:00 UTC"
+            "2 contacts are outside their own calling window (08:00-21:00 or stricter, in every zone they may be in); the first opens at 2026-01-14 13:00 UTC"
         );
         // A contact where it is day is due now: the next event is now.
-        let tokyo = "Asia/Tokyo".parse().ok();
+        let tokyo = number("+81312345678");
         let w = waiting(&c, &head(vec![fresh(ny()), fresh(tokyo)]), at(4, 8));
         assert_eq!(w.reason, WaitReason::Dialing);
         assert_eq!(w.due_now, 1);
         assert_eq!(w.next_event_at, Some(at(4, 8)));
         assert_eq!(w.contact_window.map(|g| g.contacts), Some(1));
+    }
+
+    #[test]
+    fn a_number_in_two_zones_waits_until_both_are_open() {
+        // Area code 208 (Idaho) spans America/Boise (Mountain) and America/Los_Angeles (Pacific).
+        let idaho = number("+12085550123");
+        assert!(idaho.zones.len() >= 2, "{idaho:?}");
+        let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
+        // 15:30 UTC = 08:30 in Boise but 07:30 in Los Angeles: it waits for 08:00 Pacific.
+        let w = waiting(&c, &head(vec![fresh(idaho.clone())]), at(15, 30));
+        assert_eq!(w.reason, WaitReason::ContactWindows, "{}", w.summary);
+        assert_eq!(w.contact_window.map(|g| g.first_at), Some(at(16, 0)));
+        assert_eq!(w.next_event_at, Some(at(16, 0)));
+        assert_eq!(w.due_now, 0);
+        let w = waiting(&c, &head(vec![fresh(idaho)]), at(16, 0));
+        assert_eq!((w.reason, w.due_now), (WaitReason::Dialing, 1));
+    }
+
+    #[test]
+    fn a_state_rule_closes_the_window_early() {
+        // Florida (305) allows 08:00-20:00: at 20:30 Eastern a Florida number waits for the
+        // morning, a DC number does not.
+        let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
+        let evening = at(1, 30) + Duration::days(1); // 20:30 EST on the 14th
+        let w = waiting(&c, &head(vec![fresh(number("+13055550123"))]), evening);
+        assert_eq!(w.reason, WaitReason::ContactWindows, "{}", w.summary);
+        assert_eq!(w.contact_window.map(|g| g.first_at), Some(at(13, 0) + Duration::days(1)));
+        let w = waiting(&c, &head(vec![fresh(ny())]), evening);
+        assert_eq!((w.reason, w.due_now), (WaitReason::Dialing, 1));
+    }
+
+    #[test]
+    fn a_blocked_date_says_when_calls_resume() {
+        let c = campaign(
+            CampaignState::Running,
+            serde_json::json!({"agent_id": "a", "timezone": "America/New_York", "blocked_dates": ["2026-01-14"]}),
+        );
+        // 15:00 UTC on Wednesday the 14th, a blocked date in New York: calls resume at the
+        // start of the 15th there (05:00 UTC), and the contact's window then opens at 08:00.
+        let w = waiting(&c, &head(vec![fresh(ny())]), at(15, 0));
+        assert_eq!(w.reason, WaitReason::BlockedDate, "{}", w.summary);
+        assert_eq!(w.blocked_until, Some(at(5, 0) + Duration::days(1)));
+        assert_eq!(w.next_event_at, Some(at(13, 0) + Duration::days(1)));
+        assert_eq!(w.summary, "today is a blocked date; calls resume at 2026-01-15 05:00 UTC");
+    }
+
+    #[test]
+    fn an_unknown_zone_follows_the_campaign_setting() {
+        // No zone known: the campaign's zone by default (23:08 in New York: wait) ...
+        let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
+        let w = waiting(&c, &head(vec![fresh(Location::default())]), at(4, 8));
+        assert_eq!(w.reason, WaitReason::ContactWindows, "{}", w.summary);
+        // ... or skipped at the next wake-up, which is no wait.
+        let skip = campaign(
+            CampaignState::Running,
+            serde_json::json!({"agent_id": "a", "timezone": "America/New_York", "unknown_timezone": "skip"}),
+        );
+        let w = waiting(&skip, &head(vec![fresh(Location::default())]), at(4, 8));
+        assert_eq!((w.reason, w.due_now), (WaitReason::Dialing, 1));
     }
 
     #[test]
@@ -408,14 +487,14 @@ mod tests {
     #[test]
     fn retries_due_later_and_the_next_instant_respects_every_gate() {
         let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
-        let retry = |h| QueuedContact { state: ContactState::Retrying, due: Some(at(h, 0)), timezone: ny() };
+        let retry = |h| QueuedContact { state: ContactState::Retrying, due: Some(at(h, 0)), location: ny() };
         // 15:00 UTC = 10:00 EST; retries due at 16:00 and 18:00 UTC.
         let w = waiting(&c, &head(vec![retry(16), retry(18)]), at(15, 0));
         assert_eq!(w.reason, WaitReason::Retries);
         assert_eq!(w.retries, Some(WaitGroup { contacts: 2, first_at: at(16, 0), last_at: at(18, 0) }));
         assert_eq!(w.next_event_at, Some(at(16, 0)));
         // A retry due at 03:00 UTC (22:00 EST) can only be called at 08:00 EST the next day.
-        let late = QueuedContact { state: ContactState::Retrying, due: Some(at(3, 0) + Duration::days(1)), timezone: ny() };
+        let late = QueuedContact { state: ContactState::Retrying, due: Some(at(3, 0) + Duration::days(1)), location: ny() };
         let w = waiting(&c, &head(vec![late]), at(15, 0));
         assert_eq!(w.reason, WaitReason::Retries);
         assert_eq!(w.retries.map(|g| g.first_at), Some(at(13, 0) + Duration::days(1)));
@@ -426,7 +505,7 @@ mod tests {
     fn a_contact_deferred_to_its_morning_waits_for_its_window_not_a_retry() {
         // The dialer deferred it at 23:08 New York time: due exactly when its window opens.
         let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
-        let deferred = QueuedContact { state: ContactState::Pending, due: Some(at(13, 0)), timezone: ny() };
+        let deferred = QueuedContact { state: ContactState::Pending, due: Some(at(13, 0)), location: ny() };
         let w = waiting(&c, &head(vec![deferred]), at(4, 8));
         assert_eq!(w.reason, WaitReason::ContactWindows);
         assert_eq!(w.contact_window.map(|g| (g.contacts, g.first_at)), Some((1, at(13, 0))));
@@ -441,10 +520,10 @@ mod tests {
         assert_eq!(waiting(&c, &QueueHead::default(), at(12, 0)).reason, WaitReason::Import);
         let start = at(20, 0);
         let mut p = campaign(CampaignState::Pending, serde_json::json!({"agent_id": "a", "scheduled_start_time": start}));
-        let w = waiting(&p, &head(vec![fresh(None)]), at(12, 0));
+        let w = waiting(&p, &head(vec![fresh(Location::default())]), at(12, 0));
         assert_eq!((w.reason, w.starts_at, w.next_event_at), (WaitReason::ScheduledStart, Some(start), Some(start)));
         p.settings.scheduled_start_time = None;
-        assert_eq!(waiting(&p, &head(vec![fresh(None)]), at(12, 0)).reason, WaitReason::Starting);
+        assert_eq!(waiting(&p, &head(vec![fresh(Location::default())]), at(12, 0)).reason, WaitReason::Starting);
         let mut paused = campaign(CampaignState::Paused, serde_json::json!({"agent_id": "a"}));
         paused.counters.calling = 1;
         let w = waiting(&paused, &QueueHead::default(), at(12, 0));

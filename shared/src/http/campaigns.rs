@@ -48,6 +48,7 @@ pub struct ContactParams {
     pub state: Option<ContactState>,
     /// Search: contacts whose phone contains these digits or whose name contains this text
     /// (as typed, lower case or capitalised). 1 to 100 characters; not combined with `state`.
+    #[param(min_length = 1, max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]
@@ -82,6 +83,7 @@ pub struct PreviewForm {
     file: Vec<u8>,
     /// Optional: settings JSON; only default_region, phone_column and name_column are used.
     settings: Option<String>,
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     default_region: Option<String>,
     phone_column: Option<String>,
     name_column: Option<String>,
@@ -352,7 +354,7 @@ pub(crate) fn missing(field: &str, what: &str) -> ApiError {
 #[utoipa::path(
     post, path = "/campaigns/create", tag = "campaigns",
     request_body(content = CreateForm, content_type = "multipart/form-data"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first result: 1 to 255 visible ASCII characters", pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Created in draft with its contacts", body = CreatedWithFile),
         (status = 400, description = "Malformed request", body = ErrorBody),
@@ -405,7 +407,7 @@ pub async fn create_with_file(
 #[utoipa::path(
     post, path = "/campaigns", tag = "campaigns",
     request_body(content = SettingsInput, content_type = "application/json"),
-    params(DraftParams, ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first result")),
+    params(DraftParams, ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first result: 1 to 255 visible ASCII characters", pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Draft created, awaiting its file", body = DraftCreated),
         (status = 400, description = "Malformed JSON or query", body = ErrorBody),

@@ -33,6 +33,7 @@ pub struct DncUploadForm {
     /// CSV, XLSX or TXT, read by the same parser as contact files.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     default_region: Option<String>,
     phone_column: Option<String>,
 }
@@ -93,7 +94,7 @@ pub async fn add(
 
 /// Look a number up on the caller's list.
 #[utoipa::path(
-    get, path = "/dnc/{phone}", tag = "do-not-call", params(("phone" = String, Path, description = "E.164, e.g. +12025550123")),
+    get, path = "/dnc/{phone}", tag = "do-not-call", params(("phone" = String, Path, description = "E.164, e.g. +12025550123", pattern = r"^\+[1-9][0-9]{5,14}$")),
     responses(
         (status = 200, description = "On the list", body = DncEntry),
         (status = 401, description = "No or invalid token", body = ErrorBody),
@@ -107,7 +108,7 @@ pub async fn lookup(State(st): State<AppState>, user: User, PhonePath(phone): Ph
 
 /// Remove a number from the caller's list.
 #[utoipa::path(
-    delete, path = "/dnc/{phone}", tag = "do-not-call", params(("phone" = String, Path, description = "E.164, e.g. +12025550123")),
+    delete, path = "/dnc/{phone}", tag = "do-not-call", params(("phone" = String, Path, description = "E.164, e.g. +12025550123", pattern = r"^\+[1-9][0-9]{5,14}$")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No or invalid token", body = ErrorBody),

@@ -170,6 +170,7 @@ pub struct OptOutRequest {
     ),
     responses(
         (status = 200, description = "The number is on the list", body = DncEntry),
+        (status = 400, description = "Signed, but the body is not JSON", body = ErrorBody),
         (status = 401, description = "Missing, stale or wrong signature", body = ErrorBody),
         (status = 404, description = "No such campaign", body = ErrorBody),
         (status = 422, description = "Invalid phone", body = ErrorBody),

@@ -229,7 +229,11 @@ pub struct PreviewRow {
     pub phone: String,
     pub name: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// The zone of the file's timezone column, when it holds a valid one.
     pub timezone: Option<String>,
+    /// Every plausible zone (from the number, the timezone, ZIP and state columns): the
+    /// contact is called only when its window is open in all of them.
+    pub zones: Vec<String>,
 }
 
 impl From<&ParsedContact> for PreviewRow {
@@ -240,6 +244,7 @@ impl From<&ParsedContact> for PreviewRow {
             name: c.name.clone(),
             metadata: c.metadata.clone(),
             timezone: c.timezone.clone(),
+            zones: crate::domain::compliance::locate(&c.phone, &c.metadata).zones.into_iter().map(|z| z.zone).collect(),
         }
     }
 }
@@ -280,7 +285,10 @@ pub struct AgentPage {
 #[derive(Debug, Clone, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentInput {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    /// What the agent says and how it behaves (at most 50,000 bytes).
     pub prompt_text: Option<String>,
 }
 

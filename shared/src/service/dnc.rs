@@ -18,8 +18,10 @@ use crate::import::{ImportReport, ParseOptions, parse_file};
 #[serde(deny_unknown_fields)]
 pub struct DncInput {
     /// A phone number, E.164 or national.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     pub phone: Option<String>,
     /// Region for a number written without a country code (default US).
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub default_region: Option<String>,
 }
 

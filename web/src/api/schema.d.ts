@@ -338,7 +338,9 @@ export interface components {
     schemas: {
         /** @description `POST /agents` body. */
         AgentInput: {
-            name?: string | null;
+            /** @description 1 to 200 characters, not only spaces. */
+            name: string;
+            /** @description What the agent says and how it behaves (at most 50,000 bytes). */
             prompt_text?: string | null;
         };
         AgentPage: {
@@ -543,7 +545,7 @@ export interface components {
             /** @description Region for a number written without a country code (default US). */
             default_region?: string | null;
             /** @description A phone number, E.164 or national. */
-            phone?: string | null;
+            phone: string;
         };
         /** @description A page of the list. */
         DncPage: {
@@ -745,7 +747,13 @@ export interface components {
             phone: string;
             /** Format: int64 */
             row: number;
+            /** @description The zone of the file's timezone column, when it holds a valid one. */
             timezone?: string | null;
+            /**
+             * @description Every plausible zone (from the number, the timezone, ZIP and state columns): the
+             *     contact is called only when its window is open in all of them.
+             */
+            zones: string[];
         };
         /** @description The recipient's own window, in their local time, inside 08:00-21:00. */
         RecipientHours: {
@@ -828,7 +836,8 @@ export interface components {
             unknown_timezone?: components["schemas"]["UnknownTimezone"];
         };
         SettingsInput: {
-            agent_id?: string | null;
+            /** @description The id of one of your agents (`POST /agents`). */
+            agent_id: string;
             /** @description "YYYY-MM-DD" dates, in the campaign's time zone, on which nothing is dialed. */
             blocked_dates?: string[] | null;
             business_hours?: null | components["schemas"]["BusinessHoursInput"];
@@ -945,7 +954,7 @@ export interface components {
          * @description What holds the campaign's next call.
          * @enum {string}
          */
-        WaitReason: "not_started" | "import" | "scheduled_start" | "starting" | "paused" | "business_hours" | "pacing" | "slots_full" | "dialing" | "contact_windows" | "retries" | "calls_in_flight" | "finished";
+        WaitReason: "not_started" | "import" | "scheduled_start" | "starting" | "paused" | "blocked_date" | "business_hours" | "pacing" | "slots_full" | "dialing" | "contact_windows" | "retries" | "calls_in_flight" | "finished";
         /** @description What the campaign is waiting for, at `at`. */
         Waiting: {
             /**
@@ -953,6 +962,11 @@ export interface components {
              * @description The instant this was computed for.
              */
             at: string;
+            /**
+             * Format: date-time
+             * @description On a blocked date: the start of the next date that is not blocked.
+             */
+            blocked_until?: string | null;
             /**
              * Format: date-time
              * @description Outside business hours: when they open.
@@ -1217,7 +1231,7 @@ export interface operations {
                 file_name?: string;
             };
             header?: {
-                /** @description Retries with the same key return the first result */
+                /** @description Retries with the same key return the first result: 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1298,7 +1312,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retries with the same key return the first result */
+                /** @description Retries with the same key return the first result: 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1997,6 +2011,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DncEntry"];
+                };
+            };
+            /** @description Signed, but the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, stale or wrong signature */

@@ -79,7 +79,7 @@ export function PreviewPanel({ pv }: { pv: PreviewState }) {
                 <th scope="col">Row</th>
                 <th scope="col">Phone</th>
                 <th scope="col">Name</th>
-                <th scope="col">Time zone</th>
+                <th scope="col" title="Every zone the contact may be in: it is called only when its window is open in all of them">Time zones</th>
                 {metaCols.map((m) => (
                   <th scope="col" key={m}>
                     {m}
@@ -93,7 +93,7 @@ export function PreviewPanel({ pv }: { pv: PreviewState }) {
                   <td>{row.row}</td>
                   <td>{row.phone}</td>
                   <td>{row.name ?? ""}</td>
-                  <td>{row.timezone ?? ""}</td>
+                  <td>{row.zones.join(", ")}</td>
                   {metaCols.map((m) => (
                     <td key={m}>{row.metadata[m] ?? ""}</td>
                   ))}

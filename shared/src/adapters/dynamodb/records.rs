@@ -48,6 +48,8 @@ pub mod attr {
     pub const LAST_AUDIT: &str = "last_audit";
     pub const LAST_DURATION: &str = "last_duration";
     pub const SEQ: &str = "seq";
+    pub const PHONE: &str = "phone";
+    pub const LOCATION: &str = "location";
     /// The identity of the contact's latest claim: 1, 2, 3... never reused (a release keeps it).
     pub const CLAIM: &str = "claim";
     // attempt

@@ -168,7 +168,8 @@ fn recipient_bounds(settings: &Settings, location: &Location) -> (NaiveTime, Nai
     (start, end)
 }
 
-fn blocked_window(now: DateTime<Utc>, tz: Tz, blocked: &[NaiveDate]) -> Window {
+/// The campaign's blocked dates (in its zone): open, or the start of the next date not blocked.
+pub fn blocked_window(now: DateTime<Utc>, tz: Tz, blocked: &[NaiveDate]) -> Window {
     let mut date = now.with_timezone(&tz).date_naive();
     if blocked.binary_search(&date).is_err() {
         return Window::Open;
@@ -381,6 +382,27 @@ pub fn waiting_for(
         && cap_check(h, now, cap_per_24h(s, location), s.frequency_cap.per_7_days).is_err()
     {
         return Some(Rule::FrequencyCap);
+    }
+    None
+}
+
+/// The earliest instant at or after `now` when the recipient's own window holds (the federal,
+/// campaign and state hours, in every plausible zone), leaving out the campaign's own gates
+/// (business hours, blocked dates, caps). `None` when the contact can never be called: its zone
+/// is unknown and the campaign skips such contacts, or its zones share no common hour.
+pub fn recipient_open_at(now: DateTime<Utc>, s: &Settings, location: &Location) -> Option<DateTime<Utc>> {
+    let zones = tz_list(s, location)?;
+    let (start, end) = recipient_bounds(s, location);
+    if end <= start {
+        return None;
+    }
+    let mut at = now;
+    for _ in 0..MAX_STEPS {
+        match all_zones(at, &zones, start, end) {
+            Window::Open => return Some(at),
+            Window::OpensAt(t) if t > at => at = t,
+            Window::OpensAt(_) => at += Duration::minutes(1),
+        }
     }
     None
 }
