@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useId, useRef } from "preact/hooks";
 import type { Campaign, CampaignState } from "../api/client";
 
 /** The state a user sees: a pending campaign whose start is ahead is "scheduled". */
@@ -49,6 +49,8 @@ export function FieldError({ id, message }: { id: string; message?: string }) {
 /** A modal dialog (native <dialog>: focus trap, Escape to close). */
 export function Dialog({ open, title, onClose, children }: { open: boolean; title: string; onClose: () => void; children: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Its own id: a page holds several dialogs, and a shared id would name them all after the first.
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -56,8 +58,8 @@ export function Dialog({ open, title, onClose, children }: { open: boolean; titl
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} class="dialog" aria-labelledby="dialog-title" onClose={onClose} onCancel={onClose}>
-      <h2 id="dialog-title">{title}</h2>
+    <dialog ref={ref} class="dialog" aria-labelledby={titleId} onClose={onClose} onCancel={onClose}>
+      <h2 id={titleId}>{title}</h2>
       {children}
     </dialog>
   );

@@ -3,6 +3,7 @@ import { api, ok, type Contact, type ContactState } from "../api/client";
 import { Dialog, ErrorBox, Spinner } from "../components/common";
 import { fmtDate, fmtDuration } from "../format";
 import { useLoad } from "../hooks";
+import { AttemptAudit } from "./AttemptAudit";
 
 const STATES: ContactState[] = ["pending", "calling", "retrying", "completed", "failed", "skipped"];
 const PAGE = 25;
@@ -214,7 +215,7 @@ function Attempts({ campaignId, contact }: { campaignId: string; contact: Contac
           </table>
         </div>
       )}
-      {/* Where the audit of why each call was allowed (hours, pacing, do-not-call check) goes once the API records it. */}
+      {data?.attempts.map((a) => a.audit && <AttemptAudit key={`audit-${a.attempt}-${a.started_at}`} attempt={a.attempt} audit={a.audit} />)}
     </div>
   );
 }
