@@ -602,3 +602,71 @@ async fn the_watchdog_adopts_its_own_unrecorded_call_and_no_other() {
     assert_eq!(sim_record(&local).calls_to(&n).len(), 3, "A's number was not dialed again");
     assert_counters_match_recount(&local, &a.id).await;
 }
+
+/// Issue 14 item 6: a terminal callback that still fails after the in-request retries (every
+/// try meets a transaction conflict) is answered 503, and Twilio retries it because the status
+/// callback URL carries the `#rc=3&rp=5xx,ct,rt` connection overrides (by Twilio's default a 5xx
+/// is not retried: the outcome would wait for the watchdog). The retry is applied at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callback_answered_503_is_retried_by_twilio_and_applied() {
+    use shared::adapters::metrics::{Fault, FaultInjector, instrumented_dynamodb};
+    let faults = FaultInjector::default();
+    let ddb = instrumented_dynamodb(&sdk().await, None, Some(faults.clone()));
+    let local = local(false, |o| {
+        o.dynamodb = Some(ddb);
+        o.sim_time_scale = 0.05;
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    sim_script(&local, Script::default().with(nums[0].clone(), ok(10)));
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let out = local.dialer.dial_next(&c.id).await.unwrap();
+    let DialOutcome::Dialed { call_sid, .. } = out else { panic!("{out:?}") };
+    // Every try of the terminal callback inside its request meets a conflict.
+    faults.add("TransactWriteItems", Fault::TransactionConflict, shared::service::dial::CALLBACK_TRIES);
+    let tries = || {
+        let rec = sim_record(&local);
+        let call = rec.calls.into_iter().find(|x| x.sid == call_sid).expect("the call");
+        call.callbacks.iter().filter(|cb| cb.status == "completed").map(|cb| (cb.attempt, cb.http_status)).collect::<Vec<_>>()
+    };
+    eventually(30, "the terminal callback sent", || async { (!tries().is_empty()).then_some(()) }).await;
+    // Twilio's retry comes a second (50 ms here) later; give it up to 5 s to be answered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tries().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let terminal = tries();
+    assert_eq!(terminal, [(1, Some(503)), (2, Some(204))], "answered 503 once, then retried by Twilio and applied");
+    assert_eq!(faults.injected(), u64::from(shared::service::dial::CALLBACK_TRIES));
+    let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
+    assert_eq!(contact.state, ContactState::Completed, "applied without waiting for the watchdog: {contact:?}");
+    assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// The webhook accepts a signature over the status callback URL with or without the connection
+/// overrides fragment (Twilio's documentation does not say which it signs), and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_signature_over_the_url_with_its_overrides_fragment_is_accepted() {
+    let local = local(false, |_| {}).await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let q = shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, 0);
+    let url = format!("{}/twilio/status?{q}", local.base_url);
+    let form = [("CallSid", "CA00000000000000000000000000000009"), ("CallStatus", "ringing"), ("SequenceNumber", "1")];
+    let params: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let token = local.sim.as_ref().expect("simulator").auth_token.clone();
+    let post = |signed_over: String| {
+        let (url, params, token) = (url.clone(), params.clone(), token.clone());
+        async move {
+            let sig = shared::twilio::signature::sign(&token, &signed_over, &params);
+            reqwest::Client::new().post(&url).header(shared::twilio::signature::HEADER, sig).form(&params).send().await.unwrap().status().as_u16()
+        }
+    };
+    // No claim 1 exists: a verified callback for it is answered 204 (superseded), a forged one 403.
+    assert_eq!(post(url.clone()).await, 204);
+    assert_eq!(post(format!("{url}{}", shared::service::dial::CALLBACK_OVERRIDES)).await, 204);
+    assert_eq!(post(format!("{url}#rc=5&rp=all")).await, 403, "only our own fragment");
+    assert_eq!(post(format!("{url}&attempt=2")).await, 403);
+}

@@ -577,39 +577,84 @@ async fn callbacks_twice_out_of_order_and_lost() {
     );
 }
 
+/// Twilio's documented default: a callback answered with an HTTP error is not retried (only a
+/// connection that failed is, once); the `#rc=`/`#rp=` connection overrides on the URL ask for
+/// retries on 5xx. The fragment is never sent, and the signature covers the URL requested.
 #[tokio::test]
-async fn a_failing_receiver_gets_one_retry_then_the_callback_is_dropped() {
-    let (sim, client) =
-        sim(Script::default().with("+12025550140", Behaviour::outcome(SimOutcome::Failed))).await;
+async fn a_failing_receiver_is_retried_only_as_the_connection_overrides_say() {
+    let (sim, client) = sim(Script::default()
+        .with("+12025550140", Behaviour::outcome(SimOutcome::Failed))
+        .with("+12025550141", Behaviour::outcome(SimOutcome::Failed)))
+    .await;
     let rx = receiver(&sim.auth_token, StatusCode::INTERNAL_SERVER_ERROR).await;
-    let sid = client
+    let tries = |sid: String, n: usize| {
+        let sim = &sim;
+        async move {
+            let rec = eventually("the callbacks tried", || {
+                sim.record()
+                    .calls
+                    .into_iter()
+                    .find(|c| c.sid == sid)
+                    .filter(|c| c.callbacks.len() == n)
+            })
+            .await;
+            rec.callbacks
+                .iter()
+                .map(|c| (c.status.clone(), c.attempt, c.delivered))
+                .collect::<Vec<_>>()
+        }
+    };
+    let plain = client
         .create_call(&req("+12025550140", rx.url(1), false))
         .await
         .expect("created")
         .sid;
-    let rec = eventually("both callbacks tried twice", || {
-        sim.record()
-            .calls
-            .into_iter()
-            .find(|c| c.sid == sid)
-            .filter(|c| c.callbacks.len() == 4)
-    })
-    .await;
-    let tries: Vec<(&str, u8, bool)> = rec
-        .callbacks
-        .iter()
-        .map(|c| (c.status.as_str(), c.attempt, c.delivered))
-        .collect();
     assert_eq!(
-        tries,
+        tries(plain.clone(), 2).await,
         [
-            ("initiated", 1, false),
-            ("initiated", 2, false),
-            ("failed", 1, false),
-            ("failed", 2, false)
-        ]
+            ("initiated".to_string(), 1, false),
+            ("failed".to_string(), 1, false)
+        ],
+        "by default a 500 is not retried"
     );
-    assert_eq!(rx.for_call(&sid).len(), 4);
+    let with_overrides = client
+        .create_call(&req(
+            "+12025550141",
+            format!("{}#rc=2&rp=5xx,ct,rt", rx.url(1)),
+            false,
+        ))
+        .await
+        .expect("created")
+        .sid;
+    let got = tries(with_overrides.clone(), 6).await;
+    assert_eq!(
+        got.iter()
+            .filter(|(s, _, _)| s == "failed")
+            .map(|t| t.1)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let received = rx.for_call(&with_overrides);
+    assert_eq!(received.len(), 6);
+    assert!(
+        received.iter().all(|g| g.valid_signature),
+        "signed over the URL without its fragment"
+    );
+    // A receiver that cannot be reached is retried once by default.
+    let dead = client
+        .create_call(&req(
+            "+12025550140",
+            "http://127.0.0.1:9/twilio/status?x=1".into(),
+            false,
+        ))
+        .await
+        .expect("created")
+        .sid;
+    assert_eq!(
+        tries(dead, 4).await.iter().map(|t| t.1).collect::<Vec<_>>(),
+        [1, 2, 1, 2]
+    );
+    assert_eq!(rx.for_call(&plain).len(), 2);
 }
 
 #[tokio::test]
@@ -807,7 +852,10 @@ async fn over_the_account_rate_calls_wait_queued() {
 async fn call_events_show_the_urls_of_the_call_once_it_has_ended_a_while() {
     let (sim, client) = sim(Script::default().with("+12025550180", Behaviour::completed(5))).await;
     let rx = receiver(&sim.auth_token, StatusCode::NO_CONTENT).await;
-    let callback = format!("{}/twilio/status?campaign=c1&phone=%2B12025550180&attempt=3", rx.base);
+    let callback = format!(
+        "{}/twilio/status?campaign=c1&phone=%2B12025550180&attempt=3",
+        rx.base
+    );
     let info = client
         .create_call(&req("+12025550180", callback.clone(), false))
         .await
@@ -826,9 +874,13 @@ async fn call_events_show_the_urls_of_the_call_once_it_has_ended_a_while() {
     })
     .await;
     assert!(Utc::now() - ended_at >= chrono::Duration::milliseconds(900));
-    assert!(urls.contains(&callback), "the status callback URL: {urls:?}");
     assert!(
-        urls.iter().any(|u| u == "https://api.example.com/twilio/voice?c=c1"),
+        urls.contains(&callback),
+        "the status callback URL: {urls:?}"
+    );
+    assert!(
+        urls.iter()
+            .any(|u| u == "https://api.example.com/twilio/voice?c=c1"),
         "the TwiML URL it was created with: {urls:?}"
     );
     assert!(
@@ -856,11 +908,18 @@ async fn the_listing_includes_calls_still_queued() {
     let r = req("+12025550181", "http://127.0.0.1:9/x".into(), false);
     let first = client.create_call(&r).await.expect("created").sid;
     let queued = client.create_call(&r).await.expect("created").sid;
-    let info = client.fetch_call(&queued).await.expect("fetch").expect("exists");
+    let info = client
+        .fetch_call(&queued)
+        .await
+        .expect("fetch")
+        .expect("exists");
     assert_eq!(info.status, CallStatus::Queued, "100 s until its turn");
     let listed = client.calls_to("+12025550181", since).await.expect("list");
     let sids: Vec<&str> = listed.iter().map(|c| c.sid.as_str()).collect();
-    assert!(sids.contains(&queued.as_str()), "the queued call is listed: {sids:?} (first {first})");
+    assert!(
+        sids.contains(&queued.as_str()),
+        "the queued call is listed: {sids:?} (first {first})"
+    );
 }
 
 async fn eventually_async<T, F, Fut>(what: &str, mut f: F) -> T

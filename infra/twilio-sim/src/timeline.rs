@@ -282,7 +282,54 @@ pub(crate) async fn ended_by_api(
     .await;
 }
 
-/// POSTs one callback, signed over the exact URL; retries once on failure, then drops it.
+/// Twilio's connection overrides, read from the `#...` fragment of a webhook URL
+/// (`#rc=3&rp=5xx,ct,rt`): how many retries (`rc`, 0 to 5, default 1) and on what (`rp`:
+/// `ct` connect failure, `rt` read timeout, `4xx`, `5xx`, `all`; default `ct,rt`). By default
+/// an HTTP error answer is not retried, only a connection that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Overrides {
+    pub retries: u8,
+    pub on_connection: bool,
+    pub on_4xx: bool,
+    pub on_5xx: bool,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Self {
+            retries: 1,
+            on_connection: true,
+            on_4xx: false,
+            on_5xx: false,
+        }
+    }
+}
+
+/// The URL Twilio requests (without the fragment: it is never sent) and its overrides.
+pub(crate) fn overrides(url: &str) -> (String, Overrides) {
+    let Some((bare, fragment)) = url.split_once('#') else {
+        return (url.to_string(), Overrides::default());
+    };
+    let mut o = Overrides::default();
+    for (k, v) in fragment.split('&').filter_map(|kv| kv.split_once('=')) {
+        match k {
+            "rc" => o.retries = v.parse::<u8>().unwrap_or(1).min(5),
+            "rp" => {
+                let rp: Vec<&str> = v.split(',').map(str::trim).collect();
+                let all = rp.contains(&"all");
+                o.on_connection = all || rp.contains(&"ct") || rp.contains(&"rt");
+                o.on_4xx = all || rp.contains(&"4xx");
+                o.on_5xx = all || rp.contains(&"5xx");
+            }
+            _ => {}
+        }
+    }
+    (bare.to_string(), o)
+}
+
+/// POSTs one callback, signed over the URL requested (the fragment is not part of it); retries
+/// as the URL's connection overrides say (Twilio's default: once, only when the connection
+/// failed), then drops it.
 #[allow(clippy::too_many_arguments)]
 async fn deliver(
     shared: &Shared,
@@ -294,8 +341,11 @@ async fn deliver(
     duplicate: bool,
     generation: u64,
 ) {
+    let (url, policy) = overrides(url);
+    let url = url.as_str();
     let sig = signature::sign(&shared.token(), url, params);
-    for attempt in 1..=2u8 {
+    let tries = policy.retries.saturating_add(1);
+    for attempt in 1..=tries {
         if shared.generation.load(Ordering::SeqCst) != generation {
             return;
         }
@@ -341,15 +391,19 @@ async fn deliver(
             .unwrap_or_default();
         let error = error.as_deref().map(mask_phones_in);
         tracing::warn!(call_sid = sid, to = %to, status, attempt, error = ?error, "status callback failed");
-        if attempt == 1 {
+        let retryable = match http_status {
+            None => policy.on_connection,
+            Some(400..=499) => policy.on_4xx,
+            Some(_) => policy.on_5xx,
+        };
+        if !retryable {
+            break;
+        }
+        if attempt < tries {
             tokio::time::sleep(shared.scaled(1.0).max(std::time::Duration::from_millis(1))).await;
         }
     }
-    tracing::warn!(
-        call_sid = sid,
-        status,
-        "status callback dropped after one retry"
-    );
+    tracing::warn!(call_sid = sid, status, "status callback dropped");
 }
 
 #[cfg(test)]
@@ -390,5 +444,45 @@ mod tests {
             45.0
         );
         assert_eq!(steps(&Behaviour::completed(600), 45)[3].after, 600.0);
+    }
+
+    #[test]
+    fn connection_overrides_come_from_the_fragment() {
+        let (url, o) = overrides("https://a.example/twilio/status?x=1");
+        assert_eq!(
+            (url.as_str(), o),
+            ("https://a.example/twilio/status?x=1", Overrides::default())
+        );
+        let (url, o) = overrides("https://a.example/twilio/status?x=1#rc=3&rp=5xx,ct,rt");
+        assert_eq!(url, "https://a.example/twilio/status?x=1");
+        assert_eq!(
+            o,
+            Overrides {
+                retries: 3,
+                on_connection: true,
+                on_4xx: false,
+                on_5xx: true
+            }
+        );
+        let (_, o) = overrides("https://a.example/s#rc=9&rp=all");
+        assert_eq!(
+            o,
+            Overrides {
+                retries: 5,
+                on_connection: true,
+                on_4xx: true,
+                on_5xx: true
+            }
+        );
+        let (_, o) = overrides("https://a.example/s#rp=4xx");
+        assert_eq!(
+            o,
+            Overrides {
+                retries: 1,
+                on_connection: false,
+                on_4xx: true,
+                on_5xx: false
+            }
+        );
     }
 }

@@ -74,6 +74,8 @@ struct Rule {
     operation: String,
     fault: Fault,
     remaining: u32,
+    /// Inject into this share of the operation's requests (0..=1) instead of the next `remaining`.
+    rate: Option<f64>,
 }
 
 /// Injects faults into chosen operations, a chosen number of times.
@@ -92,7 +94,19 @@ impl aws_smithy_types::config_bag::Storable for Pending {
 
 impl FaultInjector {
     pub fn add(&self, operation: &str, fault: Fault, times: u32) {
-        self.rules.lock().unwrap_or_else(|p| p.into_inner()).push(Rule { operation: operation.to_string(), fault, remaining: times });
+        self.rules.lock().unwrap_or_else(|p| p.into_inner()).push(Rule { operation: operation.to_string(), fault, remaining: times, rate: None });
+    }
+
+    /// Inject `fault` into a random share `rate` (0..=1) of the operation's requests, until
+    /// removed by `clear` (a steady fault rate, for figures).
+    pub fn add_rate(&self, operation: &str, fault: Fault, rate: f64) {
+        let rule = Rule { operation: operation.to_string(), fault, remaining: u32::MAX, rate: Some(rate.clamp(0.0, 1.0)) };
+        self.rules.lock().unwrap_or_else(|p| p.into_inner()).push(rule);
+    }
+
+    /// Remove every rule.
+    pub fn clear(&self) {
+        self.rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// How many faults were injected so far.
@@ -103,7 +117,13 @@ impl FaultInjector {
     fn take(&self, op: &str) -> Option<Fault> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let rule = rules.iter_mut().find(|r| r.operation == op && r.remaining > 0)?;
-        rule.remaining -= 1;
+        if let Some(rate) = rule.rate {
+            if rand::random::<f64>() >= rate {
+                return None;
+            }
+        } else {
+            rule.remaining -= 1;
+        }
         *self.injected.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         Some(rule.fault.clone())
     }
@@ -186,13 +206,17 @@ impl Intercept for FaultInjector {
     }
 }
 
-/// A DynamoDB client with the interceptors added to the given base config.
+/// A DynamoDB client for the local stack (dynoxide) with the interceptors added to the given
+/// base config (tests and figures).
 pub fn instrumented_dynamodb(
     sdk: &aws_config::SdkConfig,
     counter: Option<RequestCounter>,
     faults: Option<FaultInjector>,
 ) -> aws_sdk_dynamodb::Client {
-    let mut b = aws_sdk_dynamodb::config::Builder::from(sdk);
+    // The local DynamoDB (dynoxide), as `config::local_dynamodb_client`: the base config's
+    // endpoint is moto's, which must not serve DynamoDB (its transactions are not atomic under
+    // concurrency, and its memory grows with every table).
+    let mut b = aws_sdk_dynamodb::config::Builder::from(sdk).endpoint_url(crate::config::local_dynamodb_endpoint());
     if let Some(c) = counter {
         b = b.interceptor(c);
     }

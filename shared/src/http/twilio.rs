@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use super::AppState;
 use crate::domain::CallStatus;
 use crate::domain::masking::mask_phone;
-use crate::service::dial::{Dialer, StatusCallback};
+use crate::service::dial::{CALLBACK_OVERRIDES, Dialer, StatusCallback};
 use crate::twilio::credentials::CredentialStore;
 use crate::twilio::signature;
 
@@ -54,11 +54,15 @@ async fn verified(wh: &Webhooks, uri: &Uri, headers: &HeaderMap, body: &Bytes) -
     };
     // The current token, then the one it replaced (a rotation in progress); if neither
     // matches, the secret may have been rotated without this process knowing: reload once.
+    // The status callback URL carries Twilio's connection overrides as a fragment, which is
+    // never sent; whether Twilio signs the URL with it is not documented, so both are accepted.
+    let with_fragment = format!("{url}{CALLBACK_OVERRIDES}");
+    let urls = [url.as_str(), with_fragment.as_str()];
     let tokens = wh.credentials.signing_tokens().await.map_err(unavailable)?;
-    let mut valid = tokens.iter().any(|t| signature::verify(t, &url, &form, sig));
+    let mut valid = tokens.iter().any(|t| urls.iter().any(|u| signature::verify(t, u, &form, sig)));
     if !valid && sig.is_some() && wh.credentials.reload_for_signature().await.map_err(unavailable)? {
         let token = wh.credentials.auth_token().await.map_err(unavailable)?;
-        valid = signature::verify(&token, &url, &form, sig);
+        valid = urls.iter().any(|u| signature::verify(&token, u, &form, sig));
     }
     if !valid {
         warn!(path = uri.path(), "webhook: signature missing or invalid");

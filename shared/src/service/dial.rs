@@ -167,6 +167,11 @@ pub enum StatusOutcome {
     Superseded,
 }
 
+/// Twilio's connection overrides on the status callback URL: up to 3 retries, also when we
+/// answer 5xx (by default Twilio retries once and only when the connection failed). A fragment
+/// is never sent; the webhook accepts a signature over the URL with or without it
+/// (`http::twilio`), since Twilio's documentation does not say which one it signs.
+pub const CALLBACK_OVERRIDES: &str = "#rc=3&rp=5xx,ct,rt";
 /// Tries of a status callback against storage conflicts and throttles, inside the request.
 pub const CALLBACK_TRIES: u32 = 4;
 /// A terminal callback that could not be applied: the watchdog looks at its claim after this.
@@ -399,7 +404,7 @@ impl Dialer {
             to: contact.phone.clone(),
             from: self.config.from_number.clone(),
             url: format!("{base}/twilio/voice?{query}"),
-            status_callback: format!("{base}/twilio/status?{query}"),
+            status_callback: format!("{base}/twilio/status?{query}{CALLBACK_OVERRIDES}"),
             timeout_seconds: self.config.ring_timeout_seconds,
             machine_detection: c.settings.machine_detection,
         };
