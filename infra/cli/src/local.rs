@@ -130,9 +130,15 @@ impl Local {
 
     /// The token and when it expires.
     pub fn token_with_expiry(&self, user: &str) -> (String, chrono::DateTime<chrono::Utc>) {
-        use shared::http::auth::{LOCAL_TOKEN_HOURS, local_token};
-        local_token(self.jwt_secret.as_bytes(), user, LOCAL_TOKEN_HOURS).unwrap_or_else(|_| (String::new(), chrono::Utc::now()))
+        dev_token(&self.jwt_secret, user)
     }
+}
+
+/// The token `campaigns dev` prints for a local user, and when it expires: it lasts
+/// `LOCAL_TOKEN_HOURS`, as `campaigns token`'s does.
+pub fn dev_token(jwt_secret: &str, user: &str) -> (String, chrono::DateTime<chrono::Utc>) {
+    use shared::http::auth::{LOCAL_TOKEN_HOURS, local_token};
+    local_token(jwt_secret.as_bytes(), user, LOCAL_TOKEN_HOURS).unwrap_or_else(|_| (String::new(), chrono::Utc::now()))
 }
 
 pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
