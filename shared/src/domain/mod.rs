@@ -9,6 +9,7 @@ pub mod error;
 pub mod hours;
 pub mod masking;
 pub mod settings;
+pub mod simulate;
 pub mod twilio_errors;
 pub mod waiting;
 

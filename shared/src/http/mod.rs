@@ -10,6 +10,7 @@ pub mod history;
 pub mod openapi;
 pub mod optout;
 pub mod plain;
+pub mod simulate;
 pub mod twilio;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -168,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/campaigns/{id}/contacts", get(campaigns::contacts))
         .route("/campaigns/{id}/attempts", get(history::attempts))
+        .route("/campaigns/{id}/simulate", post(simulate::simulate))
         .route("/campaigns/{id}/start", post(campaigns::start))
         .route("/campaigns/{id}/pause", post(campaigns::pause))
         .route("/campaigns/{id}/resume", post(campaigns::resume))

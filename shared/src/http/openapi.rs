@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, campaigns, dnc, history, optout};
+use super::{agents, campaigns, dnc, history, optout, simulate};
 
 struct BearerAuth;
 
@@ -43,6 +43,7 @@ impl Modify for BearerAuth {
         campaigns::get,
         campaigns::contacts,
         history::attempts,
+        simulate::simulate,
         campaigns::start,
         campaigns::pause,
         campaigns::resume,

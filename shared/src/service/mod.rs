@@ -7,3 +7,4 @@ pub mod campaigns;
 pub mod export;
 pub mod history;
 pub mod dnc;
+pub mod simulate;

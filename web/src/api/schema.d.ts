@@ -211,6 +211,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/campaigns/{id}/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The dry run: the campaign's contacts through the dialer's own rules (business hours,
+         *     recipient windows in every zone, state rules, blocked dates, caps, the do-not-call list,
+         *     pacing, `max_concurrent_calls`, retries) with assumed call length and answer rate. Nothing
+         *     is written. The summary covers every contact; `contacts` is one page of them (file order,
+         *     optionally only those called, skipped or held by a rule).
+         */
+        post: operations["simulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/campaigns/{id}/start": {
         parameters: {
             query?: never;
@@ -360,6 +383,29 @@ export interface components {
             name: string;
             prompt_text: string;
         };
+        /** @description What the dry run assumes. */
+        Assumptions: {
+            /**
+             * Format: double
+             * @description Share of attempts answered, 0..1.
+             */
+            answer_rate: number;
+            /**
+             * Format: int32
+             * @description Length of an answered call, seconds.
+             */
+            call_seconds: number;
+            /**
+             * Format: int32
+             * @description Length of an unanswered call, seconds.
+             */
+            ring_seconds: number;
+            /**
+             * Format: date-time
+             * @description When the campaign would start (now, or its scheduled start if later).
+             */
+            start: string;
+        };
         AttemptPage: {
             attempts: components["schemas"]["AttemptView"][];
             next_cursor?: string | null;
@@ -473,6 +519,18 @@ export interface components {
             contacts: components["schemas"]["ContactView"][];
             next_cursor?: string | null;
         };
+        /** @description One contact's schedule. */
+        ContactPlan: {
+            calls: components["schemas"]["PlannedCall"][];
+            /** @description Position in the campaign's contacts (file order), from 0. */
+            index: number;
+            phone: string;
+            /** @description Why it is skipped. */
+            reason?: string | null;
+            result: components["schemas"]["SimResult"];
+            /** @description Rules it waits for at least once before a call (business hours, its window, ...). */
+            waited_for: components["schemas"]["Rule"][];
+        };
         /**
          * @description ```text
          *     pending ──lease──► calling ──completed──────────────► completed
@@ -530,6 +588,15 @@ export interface components {
             /** Format: int64 */
             invalid: number;
             report: components["schemas"]["ImportReport"];
+        };
+        DayCount: {
+            /** Format: int64 */
+            calls: number;
+            /**
+             * @description A date in the campaign's zone.
+             * @example 2026-12-01
+             */
+            date: string;
         };
         /** @description A number on the list. */
         DncEntry: {
@@ -692,6 +759,12 @@ export interface components {
             report?: Record<string, never> | null;
             state: components["schemas"]["ImportState"];
         };
+        /** @description The recipient's local time in one of the zones the window was checked in. */
+        LocalTime: {
+            /** @description RFC 3339 with the zone's offset. */
+            local_time: string;
+            zone: string;
+        };
         /** @description The opt-out's body. */
         OptOutRequest: {
             /** @description The campaign of the call (its owner's list gets the number). */
@@ -711,6 +784,17 @@ export interface components {
         PacingInput: {
             /** Format: int64 */
             delay_seconds?: number | null;
+        };
+        /** @description One call the dialer would place. */
+        PlannedCall: {
+            /** @description Assumed. */
+            answered: boolean;
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            ends_at: string;
+            /** @description The recipient's local time at `at`, in every zone checked. */
+            local: components["schemas"]["LocalTime"][];
         };
         /** @description A presigned request: the client sends `method` to `url` with exactly these headers. */
         PresignedPut: {
@@ -754,6 +838,11 @@ export interface components {
              *     contact is called only when its window is open in all of them.
              */
             zones: string[];
+        };
+        ReasonCount: {
+            /** Format: int64 */
+            contacts: number;
+            reason: string;
         };
         /** @description The recipient's own window, in their local time, inside 08:00-21:00. */
         RecipientHours: {
@@ -808,6 +897,11 @@ export interface components {
              */
             until?: string | null;
             verdict: components["schemas"]["Verdict"];
+        };
+        RuleCount: {
+            /** Format: int64 */
+            contacts: number;
+            rule: components["schemas"]["Rule"];
         };
         /** @description Validated settings, stored on the campaign as its snapshot. */
         Settings: {
@@ -869,6 +963,97 @@ export interface components {
              *     default) or "skip".
              */
             unknown_timezone?: string | null;
+        };
+        /**
+         * @description Which contacts a page lists.
+         * @enum {string}
+         */
+        SimFilter: "all" | "called" | "skipped" | "waited";
+        /**
+         * @description How a contact ends in the dry run.
+         * @enum {string}
+         */
+        SimResult: "completed" | "failed" | "skipped" | "already_finished" | "in_call";
+        /** @description The whole run in figures. */
+        SimSummary: {
+            /** Format: int64 */
+            already_finished: number;
+            /**
+             * Format: int64
+             * @description Contacts with at least one call.
+             */
+            called: number;
+            /** Format: int64 */
+            calls: number;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            contacts: number;
+            /** Format: int64 */
+            failed: number;
+            /** Format: date-time */
+            first_call_at?: string | null;
+            /** Format: int64 */
+            in_call: number;
+            /** Format: date-time */
+            last_call_at?: string | null;
+            /** @description Skip reasons, most frequent first. */
+            skip_reasons: components["schemas"]["ReasonCount"][];
+            /** Format: int64 */
+            skipped: number;
+            /** @description Contacts that wait at least once, per rule. */
+            waited: components["schemas"]["RuleCount"][];
+        };
+        /** @description The body of `POST /campaigns/{id}/simulate` (and the CLI's options). */
+        SimulateInput: {
+            /**
+             * Format: double
+             * @description Assumed share of attempts answered, 0..1 (default 0.35).
+             */
+            answer_rate?: number | null;
+            /**
+             * Format: int64
+             * @description Assumed length of an answered call, 1..3600 seconds (default 60).
+             */
+            call_seconds?: number | null;
+            filter?: null | components["schemas"]["SimFilter"];
+            /**
+             * Format: int64
+             * @description Contacts listed, 1..500 (default 50).
+             */
+            limit?: number | null;
+            /**
+             * Format: int64
+             * @description Contacts to pass over in the listed order (default 0).
+             */
+            offset?: number | null;
+            /**
+             * Format: int64
+             * @description Assumed length of an unanswered call, 1..600 seconds (default 30).
+             */
+            ring_seconds?: number | null;
+            /**
+             * Format: date-time
+             * @description When the campaign would start (RFC 3339). Default: now, or its scheduled start if later.
+             */
+            start_at?: string | null;
+        };
+        /** @description What the dialer would do. */
+        Simulation: {
+            assumptions: components["schemas"]["Assumptions"];
+            /** @description Calls per day, in the campaign's zone. */
+            calls_per_day: components["schemas"]["DayCount"][];
+            /**
+             * Format: date-time
+             * @description When the last call would end: the campaign completes then. `None` when nothing would
+             *     be called.
+             */
+            completes_at?: string | null;
+            /** @description The requested page of contacts (file order). */
+            contacts: components["schemas"]["ContactPlan"][];
+            /** @description The offset of the next page, if any. */
+            next_offset?: number | null;
+            summary: components["schemas"]["SimSummary"];
         };
         /** @description The campaign's call slots. */
         Slots: {
@@ -1807,6 +1992,79 @@ export interface operations {
             };
             /** @description Not paused (current state in the body) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    simulate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Campaign id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Every field optional: `{}` runs with the defaults */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulateInput"];
+            };
+        };
+        responses: {
+            /** @description What the dialer would do */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Simulation"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such campaign of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An assumption out of range (field named) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,7 +15,10 @@ fn source_name(s: Source) -> &'static str {
 }
 
 fn sources(list: &[Source]) -> String {
-    list.iter().map(|s| source_name(*s)).collect::<Vec<_>>().join("+")
+    list.iter()
+        .map(|s| source_name(*s))
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 impl Audit {
@@ -29,7 +32,11 @@ impl Audit {
             .zones
             .iter()
             .map(|z| {
-                let local = z.local_time.get(..16).unwrap_or(&z.local_time).replace('T', " ");
+                let local = z
+                    .local_time
+                    .get(..16)
+                    .unwrap_or(&z.local_time)
+                    .replace('T', " ");
                 format!("{} {} ({})", z.zone, local, sources(&z.sources))
             })
             .collect();
@@ -67,7 +74,11 @@ impl Audit {
         let mut line = format!(
             "at {}; zones {}",
             self.checked_at.format("%Y-%m-%dT%H:%M:%SZ"),
-            if zones.is_empty() { "none".to_string() } else { zones.join(", ") }
+            if zones.is_empty() {
+                "none".to_string()
+            } else {
+                zones.join(", ")
+            }
         );
         if !states.is_empty() {
             line.push_str(&format!("; states {}", states.join(", ")));

@@ -286,6 +286,34 @@ fn time_window(
 /// irreconcilable (zones too far apart for any common hour).
 const MAX_STEPS: usize = 64;
 
+/// What the rules need to know about a contact, computed once from the campaign's settings
+/// and the contact's location: the zones its window is checked in (`None`: no zone is known and
+/// the setting says skip), its daily window (federal, the campaign's, every state's), the
+/// federal-and-campaign window alone, and its 24-hour cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub zones: Option<Vec<Tz>>,
+    pub bounds: (NaiveTime, NaiveTime),
+    pub federal: (NaiveTime, NaiveTime),
+    pub per_24h: u32,
+    /// Zones the sources named (for the skip reason).
+    pub named_zones: usize,
+}
+
+pub fn prepare(s: &Settings, location: &Location) -> Prepared {
+    let hour = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+    Prepared {
+        zones: tz_list(s, location),
+        bounds: recipient_bounds(s, location),
+        federal: (
+            hour(FEDERAL.start_hour).max(s.recipient_hours.start_time),
+            hour(FEDERAL.end_hour).min(s.recipient_hours.end_time),
+        ),
+        per_24h: cap_per_24h(s, location),
+        named_zones: location.zones.len(),
+    }
+}
+
 /// The earliest instant at or after `now` when every time rule holds, if there is one.
 pub fn next_allowed(
     now: DateTime<Utc>,
@@ -293,20 +321,50 @@ pub fn next_allowed(
     location: &Location,
     not_before: Option<DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {
-    let zones = tz_list(s, location)?;
-    let bounds = recipient_bounds(s, location);
-    if bounds.1 <= bounds.0 {
+    next_allowed_prepared(now, s, &prepare(s, location), not_before)
+}
+
+/// [`next_allowed`] for a prepared contact.
+pub fn next_allowed_prepared(
+    now: DateTime<Utc>,
+    s: &Settings,
+    p: &Prepared,
+    not_before: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let zones = p.zones.as_deref()?;
+    if p.bounds.1 <= p.bounds.0 {
         return None;
     }
     let mut at = now;
     for _ in 0..MAX_STEPS {
-        match time_window(at, s, &zones, bounds, not_before) {
+        match time_window(at, s, zones, p.bounds, not_before) {
             Window::Open => return Some(at),
             Window::OpensAt(t) if t > at => at = t,
             Window::OpensAt(_) => at += Duration::minutes(1),
         }
     }
     None
+}
+
+/// Until when the campaign's own window (blocked dates, business hours) stays open from
+/// `now`: `None` when it is closed now. It can only close at the end of today's business hours
+/// or at the next midnight (a blocked date), both in the campaign's zone.
+pub fn campaign_open_until(now: DateTime<Utc>, s: &Settings) -> Option<DateTime<Utc>> {
+    if campaign_window(now, s) != Window::Open {
+        return None;
+    }
+    let tz = s.timezone;
+    let today = now.with_timezone(&tz).date_naive();
+    let mut until = DateTime::<Utc>::MAX_UTC;
+    if !s.blocked_dates.is_empty()
+        && let Some(next) = today.succ_opt()
+    {
+        until = until.min(resolve(tz, next, NaiveTime::MIN));
+    }
+    if s.business_hours.enabled {
+        until = until.min(resolve(tz, today, s.business_hours.end_time));
+    }
+    Some(until.max(now + Duration::milliseconds(1)))
 }
 
 /// The decision alone (no audit): what [`evaluate`] decides, without describing each rule.
@@ -319,13 +377,24 @@ pub fn decide(
     caps: CapFacts<'_>,
     dnc: DncFacts,
 ) -> Decision {
-    if tz_list(s, location).is_none() {
+    decide_prepared(now, s, &prepare(s, location), caps, dnc)
+}
+
+/// [`decide`] for a prepared contact (the dry run prepares each contact once).
+pub fn decide_prepared(
+    now: DateTime<Utc>,
+    s: &Settings,
+    p: &Prepared,
+    caps: CapFacts<'_>,
+    dnc: DncFacts,
+) -> Decision {
+    if p.zones.is_none() {
         return Decision::Skip(UNKNOWN_ZONE_SKIP.to_string());
     }
     if let DncFacts::Listed(true) = dnc {
         return Decision::Skip(DNC_SKIP.to_string());
     }
-    let (start, end) = recipient_bounds(s, location);
+    let (start, end) = p.bounds;
     if end <= start {
         return Decision::Skip(format!(
             "the rules that apply leave no calling hours (window {}-{})",
@@ -334,21 +403,44 @@ pub fn decide(
         ));
     }
     let cap_until = match caps {
-        CapFacts::History(h) => {
-            cap_check(h, now, cap_per_24h(s, location), s.frequency_cap.per_7_days).err()
+        CapFacts::History(h) if !h.is_empty() => {
+            cap_check(h, now, p.per_24h, s.frequency_cap.per_7_days).err()
         }
-        CapFacts::InClaim => None,
+        _ => None,
     };
-    match next_allowed(now, s, location, cap_until) {
+    match next_allowed_prepared(now, s, p, cap_until) {
         Some(t) if t > now => Decision::Wait(t),
         Some(_) => Decision::Dial,
         None => Decision::Skip(format!(
             "no hour is inside {}-{} local time in all of its {} possible zones at once",
             hhmm(start),
             hhmm(end),
-            location.zones.len()
+            p.named_zones
         )),
     }
+}
+
+/// Which of the contact's own rules holds it when `decide_prepared` says wait while the
+/// campaign's window is open: the cap, a state rule, or the recipient window.
+pub fn contact_waiting_for(
+    now: DateTime<Utc>,
+    s: &Settings,
+    p: &Prepared,
+    caps: CapFacts<'_>,
+) -> Rule {
+    if let CapFacts::History(h) = caps
+        && !h.is_empty()
+        && cap_check(h, now, p.per_24h, s.frequency_cap.per_7_days).is_err()
+    {
+        return Rule::FrequencyCap;
+    }
+    if p.bounds != p.federal
+        && let Some(zones) = &p.zones
+        && all_zones(now, zones, p.federal.0, p.federal.1).is_open()
+    {
+        return Rule::StateRule;
+    }
+    Rule::RecipientWindow
 }
 
 /// Which rule holds a contact that must wait at `now` (the first in the order the dialer

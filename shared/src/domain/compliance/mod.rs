@@ -16,8 +16,10 @@ pub mod policy;
 pub mod rules;
 
 pub use decide::{
-    Audit, CapCount, CapFacts, Decision, DncFacts, Evaluation, Rule, RuleCheck, Verdict, blocked_window,
-    cap_check, cap_per_24h, campaign_window, decide, evaluate, next_allowed, recipient_open_at, waiting_for,
+    Audit, CapCount, CapFacts, Decision, DncFacts, Evaluation, Prepared, Rule, RuleCheck, Verdict,
+    blocked_window, cap_check, cap_per_24h, campaign_open_until, campaign_window,
+    contact_waiting_for, decide, decide_prepared, evaluate, next_allowed, next_allowed_prepared,
+    prepare, recipient_open_at, waiting_for,
 };
 pub use location::{Location, Source, SourcedState, SourcedZone, locate};
 pub use policy::{FrequencyCap, RecipientHours, UnknownTimezone};
