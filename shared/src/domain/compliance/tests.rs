@@ -344,3 +344,24 @@ fn the_audit_carries_the_cap_count_and_reads_in_one_line() {
     );
     assert!(night.audit.compact().contains("recipient_window wait until 2026-01-14T13:00:00Z"), "{}", night.audit.compact());
 }
+
+#[test]
+fn the_campaign_window_stays_open_until_the_instant_said() {
+    let mut s = settings("America/New_York");
+    s.business_hours.enabled = true;
+    // Wednesday 10:00 EST: open until 17:00 EST = 22:00 UTC.
+    let now = utc(2026, 1, 14, 15, 0);
+    let until = campaign_open_until(now, &s).unwrap();
+    assert_eq!(until, utc(2026, 1, 14, 22, 0));
+    assert!(campaign_window(until - chrono::Duration::milliseconds(1), &s).is_open());
+    assert!(!campaign_window(until, &s).is_open());
+    assert_eq!(campaign_open_until(until, &s), None);
+    // Blocked dates: the next midnight in the campaign's zone, whichever comes first.
+    s.business_hours.enabled = false;
+    s.blocked_dates = vec![NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()];
+    let until = campaign_open_until(now, &s).unwrap();
+    assert_eq!(until, utc(2026, 1, 15, 5, 0));
+    assert!(!campaign_window(until, &s).is_open());
+    s.blocked_dates.clear();
+    assert_eq!(campaign_open_until(now, &s), Some(DateTime::<Utc>::MAX_UTC));
+}
