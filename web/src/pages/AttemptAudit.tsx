@@ -26,6 +26,11 @@ const SOURCES: Record<Source, string> = {
   campaign: "campaign's zone",
 };
 
+/** A rule's name as the dashboard shows it. */
+export function ruleLabel(r: Rule): string {
+  return RULES[r] ?? r;
+}
+
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 /** "Wed 2026-01-14 13:00 (UTC-05:00)" from the API's local RFC 3339 time, exactly as the server
@@ -87,7 +92,7 @@ export function AttemptAudit({ attempt, audit }: { attempt: number; audit: Audit
           </>
         )}
       </dl>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table class="table rules" aria-label={`Rules checked for call ${attempt}`}>
           <thead>
             <tr>

@@ -7,6 +7,7 @@ import { fmtDate, fmtDuration, fmtPercent, fmtRelative } from "../format";
 import { useLoad, usePolling } from "../hooks";
 import { go } from "../router";
 import { ContactsTable } from "./ContactsTable";
+import { SimulateButton } from "./Simulation";
 import { useActivity } from "./activity";
 
 const DAY = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -138,7 +139,7 @@ function Header({ c, onChanged }: { c: Campaign; onChanged: (c: Campaign) => voi
           {c.import.error && <> — {c.import.error}</>}
         </p>
       )}
-      {c.state === "pending" && !(c as unknown as { waiting_for?: unknown }).waiting_for && (
+      {c.state === "pending" && (
         <p role="status" class="notice">
           {displayState(c) === "scheduled"
             ? `Scheduled: calls start at ${fmtDate(c.settings.scheduled_start_time, c.settings.timezone)} (${c.settings.timezone}).`
@@ -156,8 +157,8 @@ function Header({ c, onChanged }: { c: Campaign; onChanged: (c: Campaign) => voi
             {actionLabel[a]}
           </button>
         ))}
-        {/* The dry run (POST /campaigns/{id}/simulate, being built) goes here, next to Start: a
-            "Preview the schedule" button opening the simulated call times in a dialog. */}
+        {/* The dry run beside Start: who would be called when, who waits or is skipped and why. */}
+        {c.state !== "completed" && c.state !== "failed" && c.import.state === "imported" && <SimulateButton c={c} />}
         <button type="button" class="btn" onClick={exportCsv}>
           Export CSV
         </button>
@@ -205,14 +206,20 @@ function Stats({ c }: { c: Campaign }) {
   );
 }
 
-/** What the campaign is waiting for (the API adds `waiting_for` to GET /campaigns/{id}). */
+/** What a running or paused campaign is waiting for (`stats.waiting` of GET /campaigns/{id}):
+ * "why isn't it dialing?" in the API's own sentence, and the next instant anything can happen. */
 function WaitingFor({ c }: { c: Campaign }) {
-  const w = (c as unknown as { waiting_for?: unknown }).waiting_for;
-  if (!w) return null;
-  const text = typeof w === "string" ? w : typeof w === "object" && w && "message" in w ? String((w as { message: unknown }).message) : JSON.stringify(w);
+  const w = c.stats.waiting;
+  if (!w || (c.state !== "running" && c.state !== "paused")) return null;
   return (
     <p class="notice" role="status" data-testid="waiting-for">
-      Waiting for: {text}
+      {w.summary}
+      {w.next_event_at && w.reason !== "dialing" && (
+        <>
+          {" "}
+          (next: <time dateTime={w.next_event_at}>{fmtDate(w.next_event_at, c.settings.timezone)}</time>)
+        </>
+      )}
     </p>
   );
 }

@@ -82,7 +82,7 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
       <ErrorBox error={error} />
       {loading && !data && <Spinner label="Loading contacts…" />}
       {data && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="table contacts" aria-label="Contacts">
             <thead>
               <tr>
@@ -188,7 +188,7 @@ function Attempts({ campaignId, contact }: { campaignId: string; contact: Contac
       {loading && <Spinner label="Loading attempts…" />}
       {data && data.attempts.length === 0 && <p class="muted">Not called yet.</p>}
       {data && data.attempts.length > 0 && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="table" aria-label="Attempts">
             <thead>
               <tr>

@@ -76,7 +76,7 @@ export function DoNotCall() {
           {loading && !data && <Spinner label="Loading the list…" />}
           {data && data.items.length === 0 && <p class="muted">The list is empty.</p>}
           {data && data.items.length > 0 && (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table class="table" aria-label="Do-not-call numbers">
                 <thead>
                   <tr>

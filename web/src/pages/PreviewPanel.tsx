@@ -48,7 +48,7 @@ export function PreviewPanel({ pv }: { pv: PreviewState }) {
         )}
       </p>
       {r.errors.length > 0 && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="table" aria-label="Rows that will not be imported">
             <caption>Rows that will not be imported{r.errors_truncated > 0 ? ` (and ${r.errors_truncated} more)` : ""}</caption>
             <thead>
@@ -71,7 +71,7 @@ export function PreviewPanel({ pv }: { pv: PreviewState }) {
         </div>
       )}
       {d.rows.length > 0 && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="table" aria-label="First rows">
             <caption>First rows</caption>
             <thead>

@@ -191,6 +191,11 @@ test("business hours: a campaign outside its hours places no call while another 
     assert.deepEqual(c.settings.business_hours.days, [1, 2, 3, 4, 5, 6, 7]);
     assert.ok(["pending", "running"].includes(c.state), c.state);
     await page.getByText(`${pad(from)}:00–${pad(from + 1)}:00`).waitFor();
+    // The page says why nothing is dialed, and until when (stats.waiting, in the API's words).
+    await until("the dialer to start it", async () => (await (await apiAs(dev, user)).get(`/campaigns/${id}`)).state === "running");
+    const waiting = page.getByTestId("waiting-for");
+    await waiting.getByText(/outside the campaign's business hours until/).waitFor();
+    assert.match(await waiting.innerText(), new RegExp(`until \\d{4}-\\d{2}-\\d{2} ${pad(from)}:00 UTC`));
     assert.deepEqual(errors, []);
   });
 });

@@ -194,7 +194,16 @@ export function daytime() {
   throw new Error("no daytime zone in the table (cannot happen: the zones cover the day)");
 }
 
-/** A zone where it is night now (for a campaign whose business hours are closed). */
+/** A zone where it is night now (before 07:00 or from 21:00): its contacts wait for their
+ * morning, at least an hour away. */
+export function night() {
+  for (const [zone, make] of BY_ZONE) {
+    const h = localHour(zone);
+    if (h < 7 || h >= 21) return { zone, number: make };
+  }
+  throw new Error("no night zone in the table (cannot happen: the zones cover the day)");
+}
+
 export function uniqueUser(prefix) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
