@@ -12,6 +12,22 @@ use crate::ports::{SystemClock, Telephony};
 use crate::service::dial::{Dialer, DialerConfig};
 use crate::twilio::client::TwilioClient;
 
+/// Twilio's default outbound rate for an account: one call per second.
+pub const DEFAULT_ACCOUNT_CALLS_PER_SECOND: u32 = 1;
+
+/// `ACCOUNT_CALLS_PER_SECOND`: 0 turns the account limit off, 1..=`MAX_RATE` sets it.
+fn account_rate(v: u32) -> Result<Option<u32>, ConfigError> {
+    use crate::adapters::dynamodb::rate::MAX_RATE;
+    match v {
+        0 => Ok(None),
+        v if v <= MAX_RATE => Ok(Some(v)),
+        _ => Err(ConfigError::Invalid {
+            name: "ACCOUNT_CALLS_PER_SECOND",
+            reason: format!("at most {MAX_RATE} calls per second (0 turns the limit off)"),
+        }),
+    }
+}
+
 /// The dialer's own settings from the environment.
 pub fn dialer_config_from_env() -> Result<DialerConfig, ConfigError> {
     let d = DialerConfig::default();
@@ -28,6 +44,9 @@ pub fn dialer_config_from_env() -> Result<DialerConfig, ConfigError> {
         tick_concurrency: parsed_or("TICK_CONCURRENCY", d.tick_concurrency)?.max(1),
         watchdog_concurrency: parsed_or("WATCHDOG_CONCURRENCY", d.watchdog_concurrency)?.max(1),
         twilio_lookup_timeout: Duration::from_millis(parsed_or("WATCHDOG_TWILIO_TIMEOUT_MS", d.twilio_lookup_timeout.as_millis() as u64)?),
+        calls_per_second: account_rate(parsed_or("ACCOUNT_CALLS_PER_SECOND", DEFAULT_ACCOUNT_CALLS_PER_SECOND)?)?,
+        rate_margin: Duration::from_millis(parsed_or("ACCOUNT_RATE_MARGIN_MS", d.rate_margin.as_millis() as u64)?),
+        rate_send_offset: Duration::from_millis(parsed_or("ACCOUNT_RATE_SEND_OFFSET_MS", d.rate_send_offset.as_millis() as u64)?),
     })
 }
 

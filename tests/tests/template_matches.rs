@@ -231,6 +231,7 @@ const KNOWN_ENV: &[&str] = &[
     "TWILIO_SECRET_ARN",
     "TWILIO_API_BASE",
     "OPTOUT_SECRET_ARN",
+    "ACCOUNT_CALLS_PER_SECOND",
     "RUST_LOG",
     "AWS_LAMBDA_LOG_FORMAT",
 ];

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -35,18 +36,28 @@ struct SlowLookups {
 }
 
 impl Telephony for SlowLookups {
-    fn create_call<'a>(&'a self, req: &'a CreateCall) -> BoxFuture<'a, Result<CallInfo, TelephonyError>> {
+    fn create_call<'a>(
+        &'a self,
+        req: &'a CreateCall,
+    ) -> BoxFuture<'a, Result<CallInfo, TelephonyError>> {
         self.inner.create_call(req)
     }
-    fn fetch_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
+    fn fetch_call<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
         Box::pin(async move {
             tokio::time::sleep(self.delay).await;
             self.inner.fetch_call(sid).await
         })
     }
-    fn calls_to<'a>(&'a self, to: &'a str, since: chrono::DateTime<Utc>) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
+    fn calls_to<'a>(
+        &'a self,
+        to: &'a str,
+        since: chrono::DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<CallInfo>, TelephonyError>> {
         Box::pin(async move {
-            self.asked.lock().unwrap().push(to.to_string());
+            self.asked.lock().expect("lock").push(to.to_string());
             tokio::time::sleep(self.delay).await;
             self.inner.calls_to(to, since).await
         })
@@ -76,15 +87,26 @@ struct SlowConnector {
 }
 
 impl HttpClient for SlowUpdates {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
         let inner = self.inner.http_connector(settings, components);
-        SharedHttpConnector::new(SlowConnector { inner, delay: self.delay, sent: self.sent.clone() })
+        SharedHttpConnector::new(SlowConnector {
+            inner,
+            delay: self.delay,
+            sent: self.sent.clone(),
+        })
     }
 }
 
 impl HttpConnector for SlowConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let update = request.headers().get("x-amz-target").is_some_and(|t| t.ends_with(".UpdateItem"));
+        let update = request
+            .headers()
+            .get("x-amz-target")
+            .is_some_and(|t| t.ends_with(".UpdateItem"));
         let inner = self.inner.clone();
         let delay = self.delay;
         if update {
@@ -94,7 +116,7 @@ impl HttpConnector for SlowConnector {
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
                 .and_then(|v| v["Key"]["pk"]["S"].as_str().map(str::to_string))
                 .unwrap_or_default();
-            self.sent.lock().unwrap().push(key);
+            self.sent.lock().expect("lock").push(key);
         }
         HttpConnectorFuture::new(async move {
             if update {
@@ -116,37 +138,74 @@ async fn drain(q: &DialQueue) -> Vec<String> {
     let sqs = aws_sdk_sqs::Client::new(&sdk().await);
     let mut ids = Vec::new();
     loop {
-        let out = sqs.receive_message().queue_url(q.url()).max_number_of_messages(10).send().await.expect("receive");
+        let out = sqs
+            .receive_message()
+            .queue_url(q.url())
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
         let msgs = out.messages.unwrap_or_default();
         if msgs.is_empty() {
             return ids;
         }
         for m in msgs {
-            let v: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}")).expect("json");
+            let v: serde_json::Value =
+                serde_json::from_str(m.body().unwrap_or("{}")).expect("json");
             ids.push(v["campaign_id"].as_str().unwrap_or_default().to_string());
-            sqs.delete_message().queue_url(q.url()).receipt_handle(m.receipt_handle().unwrap_or_default()).send().await.expect("delete");
+            sqs.delete_message()
+                .queue_url(q.url())
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
         }
     }
 }
 
 /// A running campaign with one contact, `phone`.
 async fn one_contact_campaign(repo: &Repo, phone: &str, state: CampaignState) -> Campaign {
-    running_campaign(repo, settings(daytime_zone()), &csv(&[phone.to_string()], daytime_zone()), state).await
+    running_campaign(
+        repo,
+        settings(daytime_zone()),
+        &csv(&[phone.to_string()], daytime_zone()),
+        state,
+    )
+    .await
 }
 
 /// Claim the campaign's contact with a lease that has already expired and no call recorded, as
 /// if its dialer died before the create: the watchdog must ask Twilio about it.
 async fn strand_a_lease(repo: &Repo, c: &Campaign) {
     let now_ms = to_ms(Utc::now());
-    let contact = repo.due_contacts(&c.id, now_ms, 1).await.expect("query").pop().expect("a due contact");
+    let contact = repo
+        .due_contacts(&c.id, now_ms, 1)
+        .await
+        .expect("query")
+        .pop()
+        .expect("a due contact");
     let claim = Claim::next(&c.id, &contact, now_ms - 600_000, now_ms - 1_000, now_ms);
     repo.claim(&claim).await.expect("claim");
 }
 
-fn dialer(repo: Repo, telephony: Arc<dyn Telephony>, q: DialQueue, tweak: impl FnOnce(&mut DialerConfig)) -> Dialer {
-    let mut config = DialerConfig { no_call_grace: Duration::from_secs(3600), ..DialerConfig::default() };
+fn dialer(
+    repo: Repo,
+    telephony: Arc<dyn Telephony>,
+    q: DialQueue,
+    tweak: impl FnOnce(&mut DialerConfig),
+) -> Dialer {
+    let mut config = DialerConfig {
+        no_call_grace: Duration::from_secs(3600),
+        ..DialerConfig::default()
+    };
     tweak(&mut config);
-    Dialer { repo, telephony, clock: Arc::new(SystemClock), queue: Some(q), config }
+    Dialer {
+        repo,
+        telephony,
+        clock: Arc::new(SystemClock),
+        queue: Some(q),
+        config,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -156,7 +215,11 @@ async fn a_slow_twilio_does_not_hold_back_dial_messages() {
     let phones = numbers(40);
     let mut free = Vec::new();
     for p in &phones[..30] {
-        free.push(one_contact_campaign(&repo, p, CampaignState::Running).await.id);
+        free.push(
+            one_contact_campaign(&repo, p, CampaignState::Running)
+                .await
+                .id,
+        );
     }
     // Ten campaigns whose only slot is held by an expired lease: the watchdog asks Twilio
     // about each, and Twilio takes 3 s to answer every lookup.
@@ -164,7 +227,9 @@ async fn a_slow_twilio_does_not_hold_back_dial_messages() {
         let c = one_contact_campaign(&repo, p, CampaignState::Running).await;
         strand_a_lease(&repo, &c).await;
     }
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default()).await.expect("simulator");
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
     let slow = SlowLookups {
         inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
         delay: Duration::from_secs(3),
@@ -183,12 +248,24 @@ async fn a_slow_twilio_does_not_hold_back_dial_messages() {
     let mut sent = drain(&q).await;
     sent.sort();
     free.sort();
-    assert_eq!(sent, free, "every campaign with a free slot got its dial message, whatever Twilio's speed");
+    assert_eq!(
+        sent, free,
+        "every campaign with a free slot got its dial message, whatever Twilio's speed"
+    );
     assert_eq!(report.dial_messages, 30);
     assert_eq!((report.active, report.left), (40, 0));
-    assert!(took < Duration::from_millis(5500), "the tick ends at its budget (4 s), took {took:?}");
-    assert!(report.watch_left > 0, "ten 3 s lookups, two at a time, do not fit in 4 s: {report:?}");
-    assert!(asked.lock().unwrap().len() >= 2, "the watchdog ran beside the dial stage");
+    assert!(
+        took < Duration::from_millis(5500),
+        "the tick ends at its budget (4 s), took {took:?}"
+    );
+    assert!(
+        report.watch_left > 0,
+        "ten 3 s lookups, two at a time, do not fit in 4 s: {report:?}"
+    );
+    assert!(
+        asked.lock().expect("lock").len() >= 2,
+        "the watchdog ran beside the dial stage"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -199,7 +276,11 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
     let plain = fresh_repo().await;
     let sent = Arc::new(Mutex::new(Vec::new()));
     let http = aws_smithy_http_client::Builder::new().build_http();
-    let slow_http = SlowUpdates { inner: http, delay: Duration::from_millis(300), sent: sent.clone() };
+    let slow_http = SlowUpdates {
+        inner: http,
+        delay: Duration::from_millis(300),
+        sent: sent.clone(),
+    };
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(shared::config::local_dynamodb_endpoint())
         .http_client(slow_http)
@@ -208,26 +289,49 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
     let phones = numbers(12);
     let mut pending = Vec::new();
     for p in &phones {
-        pending.push(one_contact_campaign(&plain, p, CampaignState::Pending).await.id);
+        pending.push(
+            one_contact_campaign(&plain, p, CampaignState::Pending)
+                .await
+                .id,
+        );
     }
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default()).await.expect("simulator");
-    let twilio: Arc<dyn Telephony> = Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let twilio: Arc<dyn Telephony> =
+        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
     let d = dialer(slow_repo, twilio, queue().await, |c| c.tick_concurrency = 2);
 
     let first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
-    assert!(first.left > 0 && first.left < 12, "the budget cuts the first tick: {first:?}");
-    let cursor = plain.tick_cursor().await.expect("cursor").dial.expect("a cursor after a cut tick");
-    let running = |ids: Vec<Campaign>| ids.into_iter().filter(|c| c.state == CampaignState::Running).map(|c| c.id).collect::<Vec<_>>();
+    assert!(
+        first.left > 0 && first.left < 12,
+        "the budget cuts the first tick: {first:?}"
+    );
+    let cursor = plain
+        .tick_cursor()
+        .await
+        .expect("cursor")
+        .dial
+        .expect("a cursor after a cut tick");
+    let running = |ids: Vec<Campaign>| {
+        ids.into_iter()
+            .filter(|c| c.state == CampaignState::Running)
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
     let mut all = Vec::new();
     for id in &pending {
-        all.push(plain.get_campaign(id).await.unwrap().unwrap());
+        all.push(plain.get_campaign(id).await.expect("read").expect("exists"));
     }
     let started_first = running(all);
-    assert!(!started_first.contains(&cursor), "the cursor names a campaign the first tick did not start");
+    assert!(
+        !started_first.contains(&cursor),
+        "the cursor names a campaign the first tick did not start"
+    );
 
-    sent.lock().unwrap().clear();
+    sent.lock().expect("lock").clear();
     let second = d.tick_within(Duration::from_secs(1)).await.expect("tick 2");
-    let order = sent.lock().unwrap().clone();
+    let order = sent.lock().expect("lock").clone();
     assert!(
         order.iter().take(2).any(|k| *k == format!("C#{cursor}")),
         "the campaign left out of tick 1 is among the first the next tick handles (two at a time): {order:?}, cursor {cursor}"
@@ -235,13 +339,22 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
     assert!(second.left < first.left + 1, "{second:?}");
     // And nobody starves: a few more ticks start every campaign.
     for _ in 0..6 {
-        if d.tick_within(Duration::from_secs(1)).await.expect("tick").left == 0 {
+        if d.tick_within(Duration::from_secs(1))
+            .await
+            .expect("tick")
+            .left
+            == 0
+        {
             break;
         }
     }
     for id in &pending {
-        let c = plain.get_campaign(id).await.unwrap().unwrap();
-        assert_eq!(c.state, CampaignState::Running, "campaign {id} started within a few ticks");
+        let c = plain.get_campaign(id).await.expect("read").expect("exists");
+        assert_eq!(
+            c.state,
+            CampaignState::Running,
+            "campaign {id} started within a few ticks"
+        );
     }
 }
 
@@ -255,29 +368,45 @@ async fn the_watchdog_resumes_where_its_budget_ended() {
         let c = one_contact_campaign(&repo, p, CampaignState::Running).await;
         strand_a_lease(&repo, &c).await;
     }
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default()).await.expect("simulator");
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
     let slow = SlowLookups {
         inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
         delay: Duration::from_millis(1500),
         asked: Arc::default(),
     };
     let asked = slow.asked.clone();
-    let d = dialer(repo.clone(), Arc::new(slow), queue().await, |c| c.watchdog_concurrency = 1);
+    let d = dialer(repo.clone(), Arc::new(slow), queue().await, |c| {
+        c.watchdog_concurrency = 1
+    });
 
     let first = d.tick_within(Duration::from_secs(2)).await.expect("tick 1");
     assert_eq!((first.watched, first.watch_left), (1, 5), "{first:?}");
-    let cut = asked.lock().unwrap().clone();
-    assert_eq!(cut.len(), 2, "one lookup finished, the second was cut by the budget: {cut:?}");
-    asked.lock().unwrap().clear();
+    let cut = asked.lock().expect("lock").clone();
+    assert_eq!(
+        cut.len(),
+        2,
+        "one lookup finished, the second was cut by the budget: {cut:?}"
+    );
+    asked.lock().expect("lock").clear();
     d.tick_within(Duration::from_secs(2)).await.expect("tick 2");
-    let next = asked.lock().unwrap().clone();
-    assert_eq!(next.first(), Some(&cut[1]), "the campaign the budget cut is the first the next tick asks about");
+    let next = asked.lock().expect("lock").clone();
+    assert_eq!(
+        next.first(),
+        Some(&cut[1]),
+        "the campaign the budget cut is the first the next tick asks about"
+    );
     // Rotation: over six ticks every campaign's lease is looked at.
     let mut seen: std::collections::BTreeSet<String> = cut.into_iter().chain(next).collect();
     for _ in 0..4 {
-        asked.lock().unwrap().clear();
+        asked.lock().expect("lock").clear();
         d.tick_within(Duration::from_secs(2)).await.expect("tick");
-        seen.extend(asked.lock().unwrap().iter().cloned());
+        seen.extend(asked.lock().expect("lock").iter().cloned());
     }
-    assert_eq!(seen.len(), 6, "no campaign is starved by the ones before it: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        6,
+        "no campaign is starved by the ones before it: {seen:?}"
+    );
 }

@@ -87,7 +87,7 @@ pub async fn handle_sqs(dialer: &Dialer, event: SqsEvent) -> SqsBatchResponse {
             warn!(message_id = %id, "malformed dial message dropped");
             continue;
         };
-        match dialer.dial_next(&msg.campaign_id).await {
+        match dialer.dial_message(&msg).await {
             Ok(outcome) => info!(campaign_id = %msg.campaign_id, outcome = %mask_phones_in(&format!("{outcome:?}")), "dial"),
             Err(e) => {
                 warn!(campaign_id = %msg.campaign_id, error = %e, "dial failed; message will be retried");

@@ -274,7 +274,7 @@ async fn consume_queue(dialer: Dialer, sqs: aws_sdk_sqs::Client, url: String) {
         };
         for m in msgs {
             let Some(msg) = m.body().and_then(|b| serde_json::from_str::<DialMessage>(b).ok()) else { continue };
-            match dialer.dial_next(&msg.campaign_id).await {
+            match dialer.dial_message(&msg).await {
                 Ok(outcome) => {
                     tracing::debug!(campaign_id = %msg.campaign_id, outcome = %shared::domain::masking::mask_phones_in(&format!("{outcome:?}")), "dial");
                     if let Some(h) = m.receipt_handle() {

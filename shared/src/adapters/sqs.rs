@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialMessage {
     pub campaign_id: String,
+    /// The turn (epoch ms) this message holds in the account's call-rate queue, when a dial
+    /// was refused for the rate and queued for its turn (`Dialer::dial_message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +43,12 @@ impl DialQueue {
     /// Ask for a dial of `campaign_id` after `delay_seconds` (capped at 15 minutes; a longer
     /// wait is the tick's job).
     pub async fn send(&self, campaign_id: &str, delay_seconds: u32) -> Result<(), QueueError> {
-        let body = serde_json::to_string(&DialMessage { campaign_id: campaign_id.to_string() }).map_err(|e| QueueError(e.to_string()))?;
+        self.send_message(&DialMessage { campaign_id: campaign_id.to_string(), turn: None }, delay_seconds).await
+    }
+
+    /// Send `msg` after `delay_seconds` (capped at 15 minutes).
+    pub async fn send_message(&self, msg: &DialMessage, delay_seconds: u32) -> Result<(), QueueError> {
+        let body = serde_json::to_string(msg).map_err(|e| QueueError(e.to_string()))?;
         self.client
             .send_message()
             .queue_url(&self.url)
@@ -56,7 +65,7 @@ impl DialQueue {
         for chunk in campaign_ids.chunks(10) {
             let mut req = self.client.send_message_batch().queue_url(&self.url);
             for (i, id) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(&DialMessage { campaign_id: id.clone() }).map_err(|e| QueueError(e.to_string()))?;
+                let body = serde_json::to_string(&DialMessage { campaign_id: id.clone(), turn: None }).map_err(|e| QueueError(e.to_string()))?;
                 req = req.entries(
                     SendMessageBatchRequestEntry::builder()
                         .id(format!("m{i}"))

@@ -66,6 +66,17 @@ pub struct DialerConfig {
     /// The longest one Twilio lookup of the watchdog may take; a slower one counts as "could
     /// not ask" and is tried again at the next tick.
     pub twilio_lookup_timeout: Duration,
+    /// The account's call starts per second, shared by every campaign of the deployment
+    /// (Twilio's per-account limit; 1 by default on Twilio). `None`: no account limit.
+    pub calls_per_second: Option<u32>,
+    /// Added to the rate's one-second window, so that the jitter between the instant a start is
+    /// recorded and the instant Twilio receives the create cannot put one start too many into a
+    /// second as Twilio sees it.
+    pub rate_margin: Duration,
+    /// When set, a call's create is sent this long after the instant the account's window
+    /// recorded its start (0: at once). A fixed delay instead of the claim's varying latency,
+    /// for when that latency varies by more than `rate_margin`.
+    pub rate_send_offset: Duration,
 }
 
 impl Default for DialerConfig {
@@ -83,6 +94,9 @@ impl Default for DialerConfig {
             tick_concurrency: 32,
             watchdog_concurrency: 8,
             twilio_lookup_timeout: Duration::from_secs(4),
+            calls_per_second: None,
+            rate_margin: Duration::from_millis(100),
+            rate_send_offset: Duration::ZERO,
         }
     }
 }
@@ -123,6 +137,9 @@ pub enum DialOutcome {
     /// Twilio refused the account (credentials, caller id, permissions, trial, suspended) or
     /// the circuit breaker tripped: the campaign was paused with this reason; no contact charged.
     CampaignPaused(String),
+    /// The account's call rate was used up: the campaign took a turn in the account's queue
+    /// and a dial message waits for it (SQS DelaySeconds).
+    RateLimited(DateTime<Utc>),
     /// Twilio answered 5xx or could not be reached: it is unknown whether the call exists; the
     /// lease stays (shortened to `no_call_grace`) and the watchdog reconciles it with Twilio.
     Uncertain,
@@ -186,13 +203,19 @@ const CAP_TRIES: u32 = 3;
 
 /// What trying one candidate did.
 enum Tried {
-    /// Claimed: (claim identity, charged attempt).
-    Leased(u32, u32),
+    /// Claimed: (claim identity, charged attempt, the start's instant).
+    Leased(u32, u32, i64),
+    /// The account's call rate has no start free: the campaign waits for its turn (queued).
+    RateLimited(DateTime<Utc>),
     /// The campaign has no slot (or pacing holds it).
     NoSlot,
     /// Deferred, skipped, taken by another dialer, or left due: try the next candidate.
     Moved,
 }
+
+/// Short waits (under a second) for the account's call rate inside one dial, before the dial
+/// takes a turn in the queue instead.
+pub const RATE_SLEEPS: u32 = 3;
 
 /// Abnormal create failures in a row (5xx, unreachable, unknown 4xx) that pause a campaign.
 pub const BREAKER_RUN: u64 = 5;
@@ -259,13 +282,25 @@ impl Dialer {
     /// Dial the next due contact of one campaign, if everything allows it now.
     pub async fn dial_next(&self, campaign_id: &str) -> Result<DialOutcome, DialError> {
         let Some(c) = self.repo.get_campaign(campaign_id).await? else { return Ok(DialOutcome::NotFound) };
-        self.dial(c).await
+        self.dial_holding(c, None).await
+    }
+
+    /// Handle a dial message: `dial_next`, holding the message's turn in the account's call
+    /// rate queue if it has one.
+    pub async fn dial_message(&self, msg: &crate::adapters::sqs::DialMessage) -> Result<DialOutcome, DialError> {
+        let Some(c) = self.repo.get_campaign(&msg.campaign_id).await? else { return Ok(DialOutcome::NotFound) };
+        self.dial_holding(c, msg.turn).await
     }
 
     /// Dial the next due contact of a campaign as read by the caller. The read may be stale
     /// (paused or deleted since): the claim's conditions, not this copy, decide.
-    pub async fn dial(&self, mut c: Campaign) -> Result<DialOutcome, DialError> {
-        let now = self.now();
+    pub async fn dial(&self, c: Campaign) -> Result<DialOutcome, DialError> {
+        self.dial_holding(c, None).await
+    }
+
+    async fn dial_holding(&self, mut c: Campaign, turn: Option<i64>) -> Result<DialOutcome, DialError> {
+        let holds_turn = turn.is_some();
+        let mut now = self.now();
         if c.state == CampaignState::Pending && c.start_due(now) {
             // Woken by Start: the campaign starts now rather than at the next tick.
             match self.repo.transition(None, &c.id, &[CampaignState::Pending], CampaignState::Running, now, None).await {
@@ -286,8 +321,24 @@ impl Dialer {
             return Ok(DialOutcome::NoSlot);
         }
         if let Some(next) = c.next_dial_at.filter(|t| *t > now) {
-            self.enqueue(campaign_id, secs_until(now, next)).await?;
-            return Ok(DialOutcome::Paced(next));
+            let own_turn = turn == Some(to_ms(next));
+            if own_turn && (next - now).num_milliseconds() <= 1_000 {
+                // This message's own turn, delivered a little early (SQS counts whole seconds).
+                tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+                now = self.now().max(next);
+            } else {
+                if own_turn {
+                    if let Some(q) = &self.queue {
+                        let msg = crate::adapters::sqs::DialMessage { campaign_id: c.id.clone(), turn };
+                        q.send_message(&msg, secs_until(now, next)).await.map_err(|e| DialError::Queue(e.to_string()))?;
+                    }
+                } else if !holds_turn {
+                    self.enqueue(campaign_id, secs_until(now, next)).await?;
+                }
+                // A turn that finds a later wait: the campaign took a later turn (or placed a
+                // call) meanwhile, and whoever set that wait queued its message.
+                return Ok(DialOutcome::Paced(next));
+            }
         }
         // Business hours and blocked dates, in the campaign's zone.
         if let Window::OpensAt(t) = compliance::campaign_window(now, &c.settings) {
@@ -304,20 +355,32 @@ impl Dialer {
         }
         let delay_ms = i64::from(c.settings.pacing.delay_seconds) * 1000;
         let mut leased: Option<(ContactRecord, u32, u32)> = None;
+        let mut recorded_ms = now_ms;
         for cand in candidates {
             if !cand.state.is_dialable() || cand.next_attempt_ms > now_ms {
                 continue; // the index lags the table
             }
-            match self.try_claim(&c, &cand, now, delay_ms).await? {
-                Tried::Leased(id, attempt) => {
+            match self.try_claim(&c, &cand, now, delay_ms, turn).await? {
+                Tried::Leased(id, attempt, at) => {
+                    recorded_ms = at;
                     leased = Some((cand, id, attempt));
                     break;
                 }
                 Tried::NoSlot => return Ok(DialOutcome::NoSlot),
+                Tried::RateLimited(at) => return Ok(DialOutcome::RateLimited(at)),
                 Tried::Moved => continue,
             }
         }
         let Some((contact, claim, attempt)) = leased else { return Ok(DialOutcome::NothingDue) };
+        if self.config.calls_per_second.is_some() && !self.config.rate_send_offset.is_zero() {
+            // Send the create a fixed time after the instant the account's window recorded, so
+            // the claim's varying latency does not bunch starts together at Twilio.
+            let send_at = recorded_ms + self.config.rate_send_offset.as_millis() as i64;
+            let wait = send_at - to_ms(self.now());
+            if wait > 0 {
+                tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            }
+        }
         self.place(&c, contact, claim, attempt, now).await
     }
 
@@ -327,7 +390,7 @@ impl Dialer {
     /// the claim transaction, not only checks here. The cap update also requires the history
     /// to be the one counted, so the audit's count is the count at the claim; a claim refused
     /// by the cap re-reads it (another campaign of the owner may have called) and decides again.
-    async fn try_claim(&self, c: &Campaign, cand: &ContactRecord, now: DateTime<Utc>, delay_ms: i64) -> Result<Tried, DialError> {
+    async fn try_claim(&self, c: &Campaign, cand: &ContactRecord, now: DateTime<Utc>, delay_ms: i64, turn: Option<i64>) -> Result<Tried, DialError> {
         let campaign_id = c.id.as_str();
         let now_ms = to_ms(now);
         let location = cand.location.clone().unwrap_or_else(|| compliance::locate(&cand.phone, &cand.metadata));
@@ -346,8 +409,31 @@ impl Dialer {
                     claim.audit = serde_json::to_value(&eval.audit).ok();
                     claim.audit_line = Some(eval.audit.compact());
                     let (id, attempt) = (claim.claim, claim.attempt);
-                    match self.repo.claim(&claim).await {
-                        Ok(()) => return Ok(Tried::Leased(id, attempt)),
+                    let mut rate_tries = 0;
+                    let result = loop {
+                        if let Some(rate) = self.config.calls_per_second {
+                            // The start's instant as late as possible: right before the
+                            // transaction (it is also the attempt's start), so the account's
+                            // window counts starts as close as it can to when Twilio gets them.
+                            let at = to_ms(self.now()).max(now_ms);
+                            claim.now_ms = at;
+                            claim.lease_until_ms = at + self.config.lease.as_millis() as i64;
+                            claim.next_dial_ms = at + delay_ms;
+                            claim.rate = Some(self.repo.rate_update(at, rate, self.rate_window_ms(), turn.is_some())?);
+                        }
+                        match self.repo.claim(&claim).await {
+                            Err(ClaimError::RateLimited) => {
+                                rate_tries += 1;
+                                match self.rate_refused(campaign_id, rate_tries, turn).await? {
+                                    None => continue,
+                                    Some(at) => return Ok(Tried::RateLimited(at)),
+                                }
+                            }
+                            other => break other,
+                        }
+                    };
+                    match result {
+                        Ok(()) => return Ok(Tried::Leased(id, attempt, claim.now_ms)),
                         Err(ClaimError::Refused(0)) => {
                             // On the owner's do-not-call list (perhaps added while the campaign runs).
                             info!(campaign_id, phone = %mask_phone(&cand.phone), "on the do-not-call list; skipped");
@@ -356,7 +442,7 @@ impl Dialer {
                         // The cap's history changed since it was read: read it again and decide.
                         Err(ClaimError::Refused(_)) => continue,
                         Err(ClaimError::ContactTaken) => return Ok(Tried::Moved),
-                        Err(ClaimError::CampaignBusy) => return Ok(Tried::NoSlot),
+                        Err(ClaimError::CampaignBusy | ClaimError::RateLimited) => return Ok(Tried::NoSlot),
                         Err(ClaimError::Repo(e)) => return Err(e.into()),
                     }
                 } else {
@@ -381,6 +467,58 @@ impl Dialer {
         }
         // Other dials kept changing the number's history: leave it due for the next dial.
         Ok(Tried::Moved)
+    }
+
+    /// The account's window, in ms: one second and the margin.
+    fn rate_window_ms(&self) -> i64 {
+        1_000 + self.config.rate_margin.as_millis() as i64
+    }
+
+    /// The account's call rate refused a claim. A dial holding a turn (or any dial while nobody
+    /// waits) waits here for a start that frees within a second (at most `RATE_SLEEPS` times
+    /// per dial): SQS delays count whole seconds. Otherwise the campaign takes a turn at the end
+    /// of the account's queue: its next dial waits for it (`next_dial_ms`) and a dial message
+    /// holding the turn is queued for it. `None`: try the claim again now.
+    async fn rate_refused(&self, campaign_id: &str, tries: u32, held: Option<i64>) -> Result<Option<DateTime<Utc>>, DialError> {
+        let holds_turn = held.is_some();
+        let rate = self.config.calls_per_second.unwrap_or(1);
+        let window = self.rate_window_ms();
+        let now = self.now();
+        let now_ms = to_ms(now);
+        let state = self.repo.rate_state(rate).await?;
+        let free_at = state.next_free_ms(rate, window);
+        let wait = free_at - now_ms;
+        let queue_empty = state.turn <= now_ms;
+        if (holds_turn || queue_empty) && tries <= RATE_SLEEPS && wait <= 1_000 {
+            let jitter: u64 = rand::rng().random_range(0..=25);
+            tokio::time::sleep(Duration::from_millis(wait.max(0) as u64 + jitter)).await;
+            return Ok(None);
+        }
+        if let Some(turn) = held {
+            // A turn that came but found no start free (others whose turn also came took them):
+            // it keeps its turn and tries again as soon as a start frees, ahead of the queue.
+            let at = crate::adapters::dynamodb::records::from_ms(free_at.max(now_ms));
+            if let Some(q) = &self.queue {
+                let msg = crate::adapters::sqs::DialMessage { campaign_id: campaign_id.to_string(), turn: Some(turn) };
+                q.send_message(&msg, secs_until(now, at).max(1)).await.map_err(|e| DialError::Queue(e.to_string()))?;
+            }
+            return Ok(Some(at));
+        }
+        // Turns a little further apart than the window allows, so a turn that arrives late
+        // (SQS counts whole seconds) does not push every later one back.
+        let interval = (window * 11 / 10 + i64::from(rate) - 1) / i64::from(rate);
+        let turn = self.repo.take_turn(interval, free_at.max(now_ms)).await?;
+        match self.repo.hold_for_turn(campaign_id, turn).await {
+            Ok(()) | Err(RepoError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let at = crate::adapters::dynamodb::records::from_ms(turn);
+        if let Some(q) = &self.queue {
+            let msg = crate::adapters::sqs::DialMessage { campaign_id: campaign_id.to_string(), turn: Some(turn) };
+            q.send_message(&msg, secs_until(now, at)).await.map_err(|e| DialError::Queue(e.to_string()))?;
+        }
+        debug!(campaign_id, wait_ms = turn - now_ms, "account call rate used up; queued for its turn");
+        Ok(Some(at))
     }
 
     async fn defer_or_ignore(&self, campaign_id: &str, contact: &ContactRecord, due_ms: i64) -> Result<(), DialError> {

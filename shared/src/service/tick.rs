@@ -28,6 +28,10 @@ use crate::domain::compliance;
 use crate::domain::hours::Window;
 use crate::domain::{Campaign, CampaignState};
 
+/// How long after a campaign's next dial was due the tick still counts on its delayed dial
+/// message (SQS delivers to about a second; the dialer may be busy with a batch).
+const MESSAGE_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+
 /// SendMessageBatch requests of the dial stage in flight at once.
 const SENDS_IN_FLIGHT: usize = 8;
 
@@ -82,18 +86,30 @@ impl Dialer {
         });
         let watch: Vec<Campaign> = campaigns
             .iter()
-            .filter(|c| matches!(c.state, CampaignState::Running | CampaignState::Paused) && c.counters.calling > 0)
+            .filter(|c| {
+                matches!(c.state, CampaignState::Running | CampaignState::Paused)
+                    && c.counters.calling > 0
+            })
             .cloned()
             .collect();
         let watch = rotate(watch, cursor.watch.as_deref());
         let dial = rotate(campaigns, cursor.dial.as_deref());
-        let mut report = TickReport { active: dial.len() as u32, ..TickReport::default() };
+        let mut report = TickReport {
+            active: dial.len() as u32,
+            ..TickReport::default()
+        };
         // The dial stage keeps a reserve at the end for the last batch of messages.
         let reserve = (budget / 10).min(Duration::from_secs(2));
-        let (dialed, watched) = tokio::join!(self.dial_stage(dial, deadline - reserve, &mut report), self.watch_stage(watch, deadline));
+        let (dialed, watched) = tokio::join!(
+            self.dial_stage(dial, deadline - reserve, &mut report),
+            self.watch_stage(watch, deadline)
+        );
         report.watched = watched.0;
         report.watch_left = watched.1;
-        let next = TickCursor { dial: dialed, watch: watched.2 };
+        let next = TickCursor {
+            dial: dialed,
+            watch: watched.2,
+        };
         if next != cursor
             && let Err(e) = self.repo.set_tick_cursor(&next).await
         {
@@ -104,7 +120,12 @@ impl Dialer {
 
     /// Handle campaigns concurrently until `deadline`, sending their dial messages ten at a
     /// time as they are decided. Returns the first campaign not finished.
-    async fn dial_stage(&self, order: Vec<Campaign>, deadline: Instant, report: &mut TickReport) -> Option<String> {
+    async fn dial_stage(
+        &self,
+        order: Vec<Campaign>,
+        deadline: Instant,
+        report: &mut TickReport,
+    ) -> Option<String> {
         let ids: Vec<String> = order.iter().map(|c| c.id.clone()).collect();
         let mut done = vec![false; ids.len()];
         let mut work = futures::stream::iter(order.into_iter().enumerate())
@@ -157,7 +178,10 @@ impl Dialer {
         }
         report.left = done.iter().filter(|d| !**d).count() as u32;
         if report.left > 0 {
-            info!(left = report.left, "tick budget ended before every campaign was handled; the next tick starts with them");
+            info!(
+                left = report.left,
+                "tick budget ended before every campaign was handled; the next tick starts with them"
+            );
         }
         first_left(&ids, &done)
     }
@@ -182,7 +206,11 @@ impl Dialer {
 
     /// Reconcile the expired leases of the campaigns with calls in flight, a few campaigns at a
     /// time, until `deadline`. Returns (finished, not finished, first not finished).
-    async fn watch_stage(&self, order: Vec<Campaign>, deadline: Instant) -> (u32, u32, Option<String>) {
+    async fn watch_stage(
+        &self,
+        order: Vec<Campaign>,
+        deadline: Instant,
+    ) -> (u32, u32, Option<String>) {
         let ids: Vec<String> = order.iter().map(|c| c.id.clone()).collect();
         let mut done = vec![false; ids.len()];
         let mut work = futures::stream::iter(order.into_iter().enumerate())
@@ -216,13 +244,19 @@ impl Dialer {
             }
         }
         let finished = done.iter().filter(|d| **d).count() as u32;
-        (finished, ids.len() as u32 - finished, first_left(&ids, &done))
+        (
+            finished,
+            ids.len() as u32 - finished,
+            first_left(&ids, &done),
+        )
     }
 
     /// One campaign's part of the dial stage, from the index's copy: start it if its time has
     /// come, complete it if nothing is open, and say whether it should be dialed now.
     async fn tick_campaign(&self, c: Campaign) -> Result<Option<String>, DialError> {
-        let Some(c) = self.start_if_due(c).await? else { return Ok(None) };
+        let Some(c) = self.start_if_due(c).await? else {
+            return Ok(None);
+        };
         self.dial_decision(&c).await
     }
 
@@ -233,7 +267,18 @@ impl Dialer {
         if c.state != CampaignState::Pending || !c.start_due(now) {
             return Ok(Some(c));
         }
-        match self.repo.transition(None, &c.id, &[CampaignState::Pending], CampaignState::Running, now, None).await {
+        match self
+            .repo
+            .transition(
+                None,
+                &c.id,
+                &[CampaignState::Pending],
+                CampaignState::Running,
+                now,
+                None,
+            )
+            .await
+        {
             Ok(updated) => {
                 info!(campaign_id = %c.id, "campaign started");
                 Ok(Some(updated))
@@ -259,6 +304,13 @@ impl Dialer {
         if compliance::campaign_window(now, &c.settings) != Window::Open {
             return Ok(None);
         }
+        // A campaign whose next dial waits (pacing, or its turn in the account's call rate), or
+        // was due only moments ago, has a delayed dial message coming or being handled; a second
+        // one would only compete with it (and take a second turn). A lost message is made up for
+        // by a later tick.
+        if c.next_dial_at.is_some_and(|t| t > now - MESSAGE_GRACE) {
+            return Ok(None);
+        }
         let free = c.counters.calling < u64::from(c.settings.max_concurrent_calls);
         Ok(free.then(|| c.id.clone()))
     }
@@ -266,9 +318,15 @@ impl Dialer {
     /// One campaign's part of the tick, read fresh (what an `at()` wake-up runs): start it if
     /// due, reconcile its expired leases, and return its id if it should be dialed now.
     pub async fn wake(&self, campaign_id: &str) -> Result<Option<String>, DialError> {
-        let Some(c) = self.repo.get_campaign(campaign_id).await? else { return Ok(None) };
-        let Some(c) = self.start_if_due(c).await? else { return Ok(None) };
-        if matches!(c.state, CampaignState::Running | CampaignState::Paused) && c.counters.calling > 0 {
+        let Some(c) = self.repo.get_campaign(campaign_id).await? else {
+            return Ok(None);
+        };
+        let Some(c) = self.start_if_due(c).await? else {
+            return Ok(None);
+        };
+        if matches!(c.state, CampaignState::Running | CampaignState::Paused)
+            && c.counters.calling > 0
+        {
             self.watchdog(&c).await?;
         }
         self.dial_decision(&c).await

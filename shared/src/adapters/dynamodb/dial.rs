@@ -24,6 +24,9 @@ pub enum ClaimError {
     /// Someone else leased this contact first (or it changed state).
     #[error("the contact was taken or changed")]
     ContactTaken,
+    /// The account's call rate has no start left in the current window (`Claim::rate`).
+    #[error("the account's call rate is used up for now")]
+    RateLimited,
     /// One of the claim's extra condition checks failed (`Claim::checks[index]`).
     #[error("extra claim condition {0} failed")]
     Refused(usize),
@@ -56,6 +59,9 @@ pub struct Claim<'a> {
     pub audit: Option<serde_json::Value>,
     /// The same in one line, written on the contact (`last_audit`, the export's column).
     pub audit_line: Option<String>,
+    /// The account's call-rate update (`Repo::rate_update`), when the deployment has a rate; a
+    /// failed one is `ClaimError::RateLimited`.
+    pub rate: Option<Update>,
 }
 
 impl<'a> Claim<'a> {
@@ -73,6 +79,7 @@ impl<'a> Claim<'a> {
             updates: Vec::new(),
             audit: None,
             audit_line: None,
+            rate: None,
         }
     }
 }
@@ -199,7 +206,15 @@ impl Repo {
                     if failed.get(1..3).is_some_and(|f| f.iter().any(|x| *x)) {
                         return Err(ClaimError::ContactTaken);
                     }
-                    if let Some(i) = failed.iter().skip(3).position(|x| *x) {
+                    let extra = if c.rate.is_some() {
+                        if failed.get(3).copied().unwrap_or(false) {
+                            return Err(ClaimError::RateLimited);
+                        }
+                        4
+                    } else {
+                        3
+                    };
+                    if let Some(i) = failed.iter().skip(extra).position(|x| *x) {
                         return Err(ClaimError::Refused(i));
                     }
                 }
@@ -212,8 +227,8 @@ impl Repo {
         }
     }
 
-    /// The claim transaction's items, in a fixed order: campaign, contact, attempt, then the
-    /// extra checks (the order `cancelled_items` reports failures in).
+    /// The claim transaction's items, in a fixed order: campaign, contact, attempt, the rate
+    /// update if any, then the extra checks (the order `cancelled_items` reports failures in).
     fn claim_items(&self, c: &Claim<'_>) -> Result<Vec<TransactWriteItem>, RepoError> {
         let from = c.contact.state;
         let campaign = build(
@@ -308,6 +323,9 @@ impl Repo {
             TransactWriteItem::builder().update(contact).build(),
             TransactWriteItem::builder().put(put).build(),
         ];
+        if let Some(rate) = &c.rate {
+            items.push(TransactWriteItem::builder().update(rate.clone()).build());
+        }
         items.extend(c.checks.iter().cloned().map(|check| TransactWriteItem::builder().condition_check(check).build()));
         items.extend(c.updates.iter().cloned().map(|u| TransactWriteItem::builder().update(u).build()));
         Ok(items)

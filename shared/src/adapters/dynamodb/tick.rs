@@ -26,10 +26,37 @@ pub const CURSOR_SK: &str = "CURSOR";
 /// The campaign attributes the tick reads: all but the import report and other fields only the
 /// API shows (the report alone can be 96 KiB, and the tick reads every active campaign).
 const TICK_ATTRIBUTES: &[&str] = &[
-    "pk", "sk", "entity", "id", "owner", "state", "settings", "agent", "max_concurrent", "c_total", "c_pending", "c_calling",
-    "c_retrying", "c_completed", "c_failed", "c_skipped", "calls_placed", "calls_answered", "answered_seconds",
-    "last_called_ms", "import_state", "failure_reason", "next_dial_ms", "created_ms", "updated_ms", "started_ms",
-    "completed_ms", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk",
+    "pk",
+    "sk",
+    "entity",
+    "id",
+    "owner",
+    "state",
+    "settings",
+    "agent",
+    "max_concurrent",
+    "c_total",
+    "c_pending",
+    "c_calling",
+    "c_retrying",
+    "c_completed",
+    "c_failed",
+    "c_skipped",
+    "calls_placed",
+    "calls_answered",
+    "answered_seconds",
+    "last_called_ms",
+    "import_state",
+    "failure_reason",
+    "next_dial_ms",
+    "created_ms",
+    "updated_ms",
+    "started_ms",
+    "completed_ms",
+    "gsi1pk",
+    "gsi1sk",
+    "gsi2pk",
+    "gsi2sk",
 ];
 
 /// Where the next tick starts: the first campaign id (in id order, wrapping around) of each of
@@ -52,7 +79,9 @@ impl Repo {
     async fn active_shard(&self, shard: u32) -> Result<Vec<Campaign>, RepoError> {
         let mut campaigns = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
-        let projection: Vec<String> = (0..TICK_ATTRIBUTES.len()).map(|i| format!("#a{i}")).collect();
+        let projection: Vec<String> = (0..TICK_ATTRIBUTES.len())
+            .map(|i| format!("#a{i}"))
+            .collect();
         loop {
             let mut q = self
                 .client
@@ -95,7 +124,10 @@ impl Repo {
             Some(AttributeValue::S(v)) if !v.is_empty() => Some(v.clone()),
             _ => None,
         };
-        Ok(TickCursor { dial: text("dial"), watch: text("watch") })
+        Ok(TickCursor {
+            dial: text("dial"),
+            watch: text("watch"),
+        })
     }
 
     /// Record where the next tick starts. Two ticks at once may both write; the later one wins,
