@@ -302,7 +302,15 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
         Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
     let d = dialer(slow_repo, twilio, queue().await, |c| c.tick_concurrency = 2);
 
-    let first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
+    // On a loaded machine the index read alone may eat a 1 s budget: the first tick that
+    // starts anything is the one looked at.
+    let mut first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
+    for _ in 0..5 {
+        if first.left < 12 {
+            break;
+        }
+        first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
+    }
     assert!(
         first.left > 0 && first.left < 12,
         "the budget cuts the first tick: {first:?}"

@@ -494,13 +494,19 @@ impl Dialer {
             tokio::time::sleep(Duration::from_millis(wait.max(0) as u64 + jitter)).await;
             return Ok(None);
         }
-        if let Some(turn) = held {
+        if held.is_some() {
             // A turn that came but found no start free (others whose turn also came took them):
-            // it keeps its turn and tries again as soon as a start frees, ahead of the queue.
-            let at = crate::adapters::dynamodb::records::from_ms(free_at.max(now_ms));
+            // it keeps its place and tries again as soon as a start frees, ahead of the queue;
+            // the campaign's wait moves with it, so the tick sends no second message meanwhile.
+            let again = free_at.max(now_ms + 1_000);
+            match self.repo.hold_for_turn(campaign_id, again).await {
+                Ok(()) | Err(RepoError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let at = crate::adapters::dynamodb::records::from_ms(again);
             if let Some(q) = &self.queue {
-                let msg = crate::adapters::sqs::DialMessage { campaign_id: campaign_id.to_string(), turn: Some(turn) };
-                q.send_message(&msg, secs_until(now, at).max(1)).await.map_err(|e| DialError::Queue(e.to_string()))?;
+                let msg = crate::adapters::sqs::DialMessage { campaign_id: campaign_id.to_string(), turn: Some(again) };
+                q.send_message(&msg, secs_until(now, at)).await.map_err(|e| DialError::Queue(e.to_string()))?;
             }
             return Ok(Some(at));
         }
