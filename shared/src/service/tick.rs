@@ -33,7 +33,7 @@ use crate::domain::{Campaign, CampaignState};
 const MESSAGE_GRACE: chrono::Duration = chrono::Duration::seconds(10);
 
 /// SendMessageBatch requests of the dial stage in flight at once.
-const SENDS_IN_FLIGHT: usize = 8;
+const SENDS_IN_FLIGHT: usize = 16;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
