@@ -20,14 +20,14 @@ const RATE: u32 = 5;
 const CAMPAIGNS: usize = 100;
 const OWNERS: usize = 10;
 const CONTACTS: usize = 4;
-const RUN: Duration = Duration::from_secs(60);
+const RUN: Duration = Duration::from_secs(75);
 const LOOPS: usize = 6;
 /// On this shared machine (2 cores, a load of 12 to 30) the time from the instant the window
-/// records a start to the simulator receiving its create varies by several hundred ms (median
-/// 273 ms, max 876 ms measured), far more than the default margin (100 ms): the creates are
-/// sent a fixed 1.5 s after their recorded start instead, and the margin covers what is left
-/// (the HTTP hop to the simulator: up to ~320 ms here with every suite running at once).
-const SEND_OFFSET: Duration = Duration::from_millis(1_500);
+/// records a start to the simulator receiving its create varies by up to seconds (median
+/// 273 ms, max 876 ms measured alone; max 2.7 s with every suite and a benchmark running), far
+/// more than the default margin (100 ms): the creates are sent a fixed 3 s after their recorded
+/// start instead, and the margin covers what is left (the HTTP hop to the simulator).
+const SEND_OFFSET: Duration = Duration::from_secs(3);
 const MARGIN: Duration = Duration::from_millis(400);
 /// The scheduler's tick, faster than on AWS (60 s) so the run meets its duplicate messages.
 const TICK: Duration = Duration::from_secs(15);
@@ -371,9 +371,11 @@ async fn the_account_rate_holds_across_parallel_dialers_and_nobody_starves() {
         counts[0] >= 1.0,
         "no campaign starves: every one of the {CAMPAIGNS} campaigns was called"
     );
+    // The window is 1 s + the margin: at most RATE starts per window.
+    let most = f64::from(RATE) / (1.0 + MARGIN.as_secs_f64()) * RUN.as_secs_f64();
     assert!(
-        times.len() as f64 >= 0.6 * f64::from(RATE) * RUN.as_secs_f64(),
-        "the rate is used, not only respected: {} starts",
+        times.len() as f64 >= 0.6 * most,
+        "the rate is used, not only respected: {} starts of at most {most:.0}",
         times.len()
     );
     assert!(

@@ -369,7 +369,7 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_watchdog_resumes_where_its_budget_ended() {
     // Six campaigns with an expired lease each; one lookup takes 1.5 s, one campaign at a time,
-    // in a 2 s budget: one campaign per tick fits.
+    // in a 3 s budget: about one campaign per tick fits.
     let repo = fresh_repo().await;
     let phones = numbers(6);
     for p in &phones {
@@ -389,27 +389,28 @@ async fn the_watchdog_resumes_where_its_budget_ended() {
         c.watchdog_concurrency = 1
     });
 
-    let first = d.tick_within(Duration::from_secs(2)).await.expect("tick 1");
-    assert_eq!((first.watched, first.watch_left), (1, 5), "{first:?}");
-    let cut = asked.lock().expect("lock").clone();
-    assert_eq!(
-        cut.len(),
-        2,
-        "one lookup finished, the second was cut by the budget: {cut:?}"
-    );
+    // The campaign in progress when the budget ends is the first one not finished (one at a
+    // time, in order); on a loaded machine a tick may finish none.
+    let first = d.tick_within(Duration::from_secs(3)).await.expect("tick 1");
+    assert!(first.watch_left > 0, "six 1.5 s lookups do not fit in 3 s: {first:?}");
+    let asked_first = asked.lock().expect("lock").clone();
+    let cut = asked_first[first.watched as usize].clone();
     asked.lock().expect("lock").clear();
-    d.tick_within(Duration::from_secs(2)).await.expect("tick 2");
+    d.tick_within(Duration::from_secs(3)).await.expect("tick 2");
     let next = asked.lock().expect("lock").clone();
     assert_eq!(
         next.first(),
-        Some(&cut[1]),
+        Some(&cut),
         "the campaign the budget cut is the first the next tick asks about"
     );
-    // Rotation: over six ticks every campaign's lease is looked at.
-    let mut seen: std::collections::BTreeSet<String> = cut.into_iter().chain(next).collect();
-    for _ in 0..4 {
+    // Rotation: within a few ticks every campaign's lease is looked at.
+    let mut seen: std::collections::BTreeSet<String> = asked_first.into_iter().chain(next).collect();
+    for _ in 0..10 {
+        if seen.len() == 6 {
+            break;
+        }
         asked.lock().expect("lock").clear();
-        d.tick_within(Duration::from_secs(2)).await.expect("tick");
+        d.tick_within(Duration::from_secs(3)).await.expect("tick");
         seen.extend(asked.lock().expect("lock").iter().cloned());
     }
     assert_eq!(
