@@ -30,6 +30,6 @@ pub fn check(data: &[u8]) {
         let r = &parsed.report;
         assert_eq!(r.rows, r.imported + r.duplicates + r.invalid);
         assert_eq!(r.imported as usize, parsed.contacts.len());
-        assert!(parsed.contacts.iter().all(|c| c.phone.starts_with('+')));
+        assert!(parsed.contacts.iter().all(|c| c.phone().starts_with('+')));
     }
 }

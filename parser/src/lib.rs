@@ -6,7 +6,11 @@
 //! See docs/parser.md for the formats, rules, limits and measurements.
 
 mod columns;
+mod contacts;
+mod nanp;
+mod nanp_metadata;
 pub mod phone;
+mod records;
 mod sheet;
 mod text;
 pub mod worker;
@@ -16,7 +20,9 @@ mod tests;
 #[cfg(test)]
 mod xlsx_writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+pub use contacts::{Chunk, Contact, Contacts, Metadata, ParsedContact};
 
 use rlibphonenumber::Region;
 use serde::{Deserialize, Serialize};
@@ -144,27 +150,11 @@ pub struct RowError {
     pub reason: String,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct ParsedContact {
-    pub row: u64,
-    /// E.164, without the extension.
-    pub phone: String,
-    /// The phone cell as written in the file (trimmed).
-    pub phone_text: String,
-    pub name: Option<String>,
-    /// The two cells a "First + Last" name was joined from, as written; empty otherwise.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub name_parts: Vec<String>,
-    pub metadata: BTreeMap<String, String>,
-    /// IANA zone from a timezone column, when it holds a valid zone. The number's own zones
-    /// (every plausible one) come from `shared::domain::compliance::locate`, not from here.
-    pub timezone: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
     pub report: ImportReport,
-    pub contacts: Vec<ParsedContact>,
+    /// The imported contacts, in file order (one arena for the file: see [`Contacts`]).
+    pub contacts: Contacts,
 }
 
 #[derive(thiserror::Error, Debug, Clone, PartialEq)]
@@ -366,23 +356,11 @@ fn parse_text(
         _ => "txt",
     };
     // One value a line: a delimiter that cannot occur in decoded text keeps each line whole.
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter.unwrap_or(0x1F))
-        .from_reader(text.as_bytes());
-    let mut rows = CsvRows {
-        reader: &mut reader,
-        text: text.as_bytes(),
-        record: csv::StringRecord::new(),
-        prev_end: 0,
-        lines_before: 0,
-        embedded_newlines: 0,
-    };
+    let mut rows = records::Records::new(&text, delimiter.unwrap_or(0x1F));
     let mut head = Vec::new();
     while head.len() < HEADER_SCAN_ROWS {
-        match rows.next_row(opts)? {
-            Some((row, cells)) => head.push((row, cells)),
+        match rows.next_record(&opts.limits)? {
+            Some(row) => head.push((row, rows.owned())),
             None => break,
         }
     }
@@ -394,8 +372,8 @@ fn parse_text(
     for (row, cells) in head.iter().skip(layout.first_data) {
         acc.row(*row, cells.as_slice())?;
     }
-    while let Some(row) = rows.next_into_record(opts)? {
-        acc.row(row, &rows.record)?;
+    while let Some(row) = rows.next_record(&opts.limits)? {
+        acc.row(row, &rows)?;
     }
     Ok(acc.finish())
 }
@@ -542,63 +520,12 @@ impl Cells for [String] {
     }
 }
 
-impl Cells for csv::StringRecord {
+impl Cells for records::Records<'_> {
     fn len(&self) -> usize {
-        csv::StringRecord::len(self)
+        records::Records::len(self)
     }
     fn cell(&self, i: usize) -> &str {
-        self.get(i).unwrap_or("")
-    }
-}
-
-struct CsvRows<'r, 't> {
-    reader: &'r mut csv::Reader<&'t [u8]>,
-    text: &'t [u8],
-    record: csv::StringRecord,
-    /// Byte offset where the previous record ended, and the newlines before it.
-    prev_end: usize,
-    lines_before: u64,
-    /// Newlines inside quoted fields so far: a spreadsheet shows such a record as one row.
-    embedded_newlines: u64,
-}
-
-impl CsvRows<'_, '_> {
-    /// Reads the next non-blank record into `self.record`; returns its row number.
-    fn next_into_record(&mut self, opts: &ParseOptions) -> Result<Option<u64>, ImportError> {
-        loop {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return Ok(None),
-                Ok(true) => {}
-                Err(e) => return Err(ImportError::Corrupt(format!("text: {e}"))),
-            }
-            // Row numbers from byte offsets: csv's own line counter is off by one on CRLF.
-            let end = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX);
-            let span = self
-                .text
-                .get(self.prev_end..end.min(self.text.len()))
-                .unwrap_or(&[]);
-            let leading = span.iter().take_while(|b| **b == b'\r' || **b == b'\n');
-            let leading_newlines = leading.filter(|b| **b == b'\n').count() as u64;
-            let line = self.lines_before + leading_newlines + 1;
-            self.lines_before += memchr::memchr_iter(b'\n', span).count() as u64;
-            self.prev_end = end.max(self.prev_end);
-            let row = line.saturating_sub(self.embedded_newlines).max(1);
-            let raw = self.record.as_slice().as_bytes();
-            if memchr::memchr(b'\n', raw).is_some() {
-                self.embedded_newlines += memchr::memchr_iter(b'\n', raw).count() as u64;
-            }
-            check_cells(row, self.record.iter(), &opts.limits)?;
-            if self.record.iter().all(|c| c.trim().is_empty()) {
-                continue;
-            }
-            return Ok(Some(row));
-        }
-    }
-
-    fn next_row(&mut self, opts: &ParseOptions) -> Result<Option<(u64, Vec<String>)>, ImportError> {
-        Ok(self
-            .next_into_record(opts)?
-            .map(|row| (row, self.record.iter().map(str::to_string).collect())))
+        records::Records::cell(self, i)
     }
 }
 
@@ -703,10 +630,10 @@ struct Accumulator<'a> {
     region: Region,
     limits: &'a Limits,
     report: ImportReport,
-    contacts: Vec<ParsedContact>,
+    contacts: Contacts,
     /// E.164 digits as a number (an E.164 never starts with 0, so this is exact) -> the
     /// row that imported it.
-    seen: HashMap<u64, u64>,
+    seen: HashMap<u64, u64, phone::BuildNumberHasher>,
     /// Metadata columns that received a value.
     used: Vec<bool>,
     /// Columns past the header's width that received a value.
@@ -715,6 +642,28 @@ struct Accumulator<'a> {
     /// Distinct metadata columns that received a value.
     used_columns: usize,
     timezone_col: Option<usize>,
+    /// The metadata columns of the header (not phone, not name) in the order of their keys:
+    /// a contact's entries are written in this order, already sorted.
+    sorted_columns: Vec<usize>,
+}
+
+/// `str::trim`, without its Unicode tables for the common cell that starts and ends with
+/// an ASCII character other than white space.
+fn trim(s: &str) -> &str {
+    let plain = |b: u8| b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0B;
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        // ASCII white space for `str::trim` is `is_ascii_whitespace` plus vertical tab.
+        (Some(&a), Some(&z)) if plain(a) && plain(z) => s,
+        _ => s.trim(),
+    }
+}
+
+/// The arena passed 4 GiB: only a spreadsheet repeating huge cells by reference gets there.
+fn arena_full() -> ImportError {
+    ImportError::TooLarge {
+        bytes: u64::from(u32::MAX) + 1,
+        limit: u64::from(u32::MAX),
+    }
 }
 
 impl<'a> Accumulator<'a> {
@@ -734,7 +683,7 @@ impl<'a> Accumulator<'a> {
             .keys
             .iter()
             .position(|k| TIMEZONE_KEYS.contains(&k.as_str()));
-        Accumulator {
+        let mut acc = Accumulator {
             layout,
             region,
             limits: &opts.limits,
@@ -755,22 +704,30 @@ impl<'a> Accumulator<'a> {
                 sheet_reason: None,
                 columns: Vec::new(),
             },
-            contacts: Vec::new(),
-            seen: HashMap::new(),
+            // Key i is column i's: a header column's entry needs no lookup.
+            contacts: Contacts::with_keys(layout.keys.clone()),
+            seen: HashMap::default(),
             used: vec![false; layout.keys.len()],
             extra_used: std::collections::BTreeSet::new(),
             used_extension: false,
             used_columns: 0,
             timezone_col,
-        }
+            sorted_columns: Vec::new(),
+        };
+        let mut sorted: Vec<usize> = (0..layout.keys.len())
+            .filter(|&i| i != layout.phone && !acc.is_name_column(i))
+            .collect();
+        sorted.sort_by(|&a, &b| layout.keys.get(a).cmp(&layout.keys.get(b)));
+        acc.sorted_columns = sorted;
+        acc
     }
 
-    fn error(&mut self, row: u64, value: &str, reason: String) {
+    fn error(&mut self, row: u64, value: &str, reason: impl FnOnce() -> String) {
         if self.report.errors.len() < MAX_REPORTED_ERRORS {
             self.report.errors.push(RowError {
                 row,
                 value: cut(value, MAX_ERROR_VALUE_CHARS),
-                reason,
+                reason: reason(),
             });
         } else {
             self.report.errors_truncated += 1;
@@ -793,26 +750,20 @@ impl<'a> Accumulator<'a> {
             });
         }
         let raw = cells.cell(self.layout.phone);
-        let normalized = match phone::normalize(raw, self.region) {
+        let number = match phone::verdict(raw, self.region) {
             Ok(n) => n,
             Err(rejection) => {
                 self.report.invalid += 1;
-                self.error(row, raw.trim(), rejection.reason().to_string());
+                self.error(row, trim(raw), || rejection.reason().to_string());
                 return Ok(());
             }
         };
-        let key = normalized
-            .e164
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .fold(0u64, |acc, b| {
-                acc.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
-            });
+        let key = number.key();
         match self.seen.entry(key) {
             std::collections::hash_map::Entry::Occupied(first) => {
                 let first = *first.get();
                 self.report.duplicates += 1;
-                self.error(row, raw.trim(), format!("duplicate of row {first}"));
+                self.error(row, trim(raw), || format!("duplicate of row {first}"));
                 return Ok(());
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
@@ -820,31 +771,157 @@ impl<'a> Accumulator<'a> {
             }
         }
 
-        let name_parts = match self.layout.name {
-            NameSource::FirstLast(f, l) => vec![cells.cell(f).trim().to_string(), cells.cell(l).trim().to_string()],
-            _ => Vec::new(),
-        };
-        let name = match self.layout.name {
-            NameSource::None => None,
-            NameSource::Single(i) => Some(cells.cell(i).trim().to_string()),
+        let (name, name_parts) = match self.layout.name {
+            NameSource::None => (None, None),
+            NameSource::Single(i) => {
+                let n = trim(cells.cell(i));
+                let span = if n.is_empty() {
+                    None
+                } else {
+                    Some(self.contacts.push_text(n).map_err(|_| arena_full())?)
+                };
+                (span, None)
+            }
             NameSource::FirstLast(f, l) => {
-                let (f, l) = (cells.cell(f).trim(), cells.cell(l).trim());
-                Some(match (f.is_empty(), l.is_empty()) {
-                    (false, false) => format!("{f} {l}"),
-                    (false, true) => f.to_string(),
-                    _ => l.to_string(),
-                })
+                let (f, l) = (trim(cells.cell(f)), trim(cells.cell(l)));
+                let fs = self.contacts.push_text(f).map_err(|_| arena_full())?;
+                let ls = self.contacts.push_text(l).map_err(|_| arena_full())?;
+                let name = match (f.is_empty(), l.is_empty()) {
+                    (false, false) => Some(
+                        self.contacts
+                            .push_joined(&[f, " ", l])
+                            .map_err(|_| arena_full())?,
+                    ),
+                    (false, true) => Some(fs),
+                    (true, false) => Some(ls),
+                    (true, true) => None,
+                };
+                (name, Some((fs, ls)))
+            }
+        };
+
+        let mark = self.contacts.entries_mark();
+        if cells.len() > self.layout.keys.len() {
+            // Cells past the header (or past the widest row of a headerless file): keys made
+            // per cell, possibly equal to a header's; the map semantics, exactly.
+            self.metadata_with_extra_columns(row, cells)?;
+        } else {
+            self.metadata_of_header_columns(row, cells)?;
+        }
+        if let Some(ext) = number.extension.as_deref() {
+            let key = self.contacts.key("extension");
+            if !self.contacts.pending_has_key(mark, key) {
+                let span = self.contacts.push_text(ext).map_err(|_| arena_full())?;
+                self.contacts.push_entry(key, span);
+                self.contacts.sort_pending(mark);
+                self.used_extension = true;
             }
         }
-        .filter(|n| !n.is_empty());
+        let phone_span = match number.nanp {
+            Some(nsn) => self.contacts.push_plus_digits(10_000_000_000 + nsn),
+            None => self.contacts.push_text(&number.e164),
+        }
+        .map_err(|_| arena_full())?;
+        let timezone = self
+            .timezone_col
+            .map(|i| trim(cells.cell(i)))
+            .and_then(|tz| tz.parse::<chrono_tz::Tz>().ok())
+            .map(|tz| tz.name());
+        let phone_text = self.contacts.push_text(trim(raw)).map_err(|_| arena_full())?;
 
-        let mut metadata = BTreeMap::new();
+        self.report.imported += 1;
+        self.contacts
+            .push_contact(row, phone_span, phone_text, name, name_parts, mark, timezone)
+            .map_err(|_| arena_full())?;
+        Ok(())
+    }
+
+    /// Counts a metadata value against the caps, in column order (the error names the
+    /// count and bytes at the column that passed a cap).
+    fn count_value(
+        &mut self,
+        row: u64,
+        i: usize,
+        columns: usize,
+        bytes: usize,
+    ) -> Result<(), ImportError> {
+        let first_use = match self.used.get_mut(i) {
+            Some(u) => !std::mem::replace(u, true),
+            None => self.extra_used.insert(i),
+        };
+        if first_use {
+            self.used_columns += 1;
+        }
+        // Caps that keep every contact item, and the report's column list, far below
+        // DynamoDB's 400 KB item limit.
+        let limit = self.limits.max_metadata_columns;
+        if columns > limit || self.used_columns > limit {
+            return Err(ImportError::TooManyColumns {
+                row,
+                columns: columns.max(self.used_columns),
+                limit,
+            });
+        }
+        if bytes > self.limits.max_contact_bytes {
+            return Err(ImportError::ContactTooLarge {
+                row,
+                bytes,
+                limit: self.limits.max_contact_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// The common row: every cell under a header column, whose keys are distinct.
+    fn metadata_of_header_columns<C: Cells + ?Sized>(
+        &mut self,
+        row: u64,
+        cells: &C,
+    ) -> Result<(), ImportError> {
+        let (mut columns, mut bytes) = (0usize, 0usize);
+        for i in 0..cells.len() {
+            if i == self.layout.phone || self.is_name_column(i) {
+                continue;
+            }
+            let value = trim(cells.cell(i));
+            if value.is_empty() {
+                continue;
+            }
+            let key_len = self.layout.keys.get(i).map(String::len).unwrap_or(0);
+            columns += 1;
+            bytes += key_len + value.len();
+            self.count_value(row, i, columns, bytes)?;
+        }
+        // Written in key order: the entries are sorted without sorting.
+        for k in 0..self.sorted_columns.len() {
+            let Some(&i) = self.sorted_columns.get(k) else { break };
+            let value = trim(cells.cell(i));
+            if value.is_empty() {
+                continue;
+            }
+            let span = self
+                .contacts
+                .push_text(value)
+                .map_err(|_| arena_full())?;
+            self.contacts.push_entry(i as u32, span);
+        }
+        Ok(())
+    }
+
+    /// A row with cells past the header: the map a contact held before the arena, built
+    /// the same way (later equal keys replace earlier ones, caps counted per insert).
+    fn metadata_with_extra_columns<C: Cells + ?Sized>(
+        &mut self,
+        row: u64,
+        cells: &C,
+    ) -> Result<(), ImportError> {
+        let mut metadata: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
         let mut bytes = 0usize;
         for i in 0..cells.len() {
             if i == self.layout.phone || self.is_name_column(i) {
                 continue;
             }
-            let value = cells.cell(i).trim();
+            let value = trim(cells.cell(i));
             if value.is_empty() {
                 continue;
             }
@@ -852,55 +929,19 @@ impl<'a> Accumulator<'a> {
                 Some(k) => k.clone(),
                 None => format!("column_{}", i + 1),
             };
-            let first_use = match self.used.get_mut(i) {
-                Some(u) => !std::mem::replace(u, true),
-                None => self.extra_used.insert(i),
-            };
-            if first_use {
-                self.used_columns += 1;
-            }
             bytes += key.len() + value.len();
-            metadata.insert(key, value.to_string());
-            // Caps that keep every contact item, and the report's column list, far below
-            // DynamoDB's 400 KB item limit.
-            let limit = self.limits.max_metadata_columns;
-            if metadata.len() > limit || self.used_columns > limit {
-                return Err(ImportError::TooManyColumns {
-                    row,
-                    columns: metadata.len().max(self.used_columns),
-                    limit,
-                });
-            }
-            if bytes > self.limits.max_contact_bytes {
-                return Err(ImportError::ContactTooLarge {
-                    row,
-                    bytes,
-                    limit: self.limits.max_contact_bytes,
-                });
-            }
+            metadata.insert(key, value);
+            self.count_value(row, i, metadata.len(), bytes)?;
         }
-        if let Some(ext) = normalized.extension
-            && !metadata.contains_key("extension")
-        {
-            metadata.insert("extension".to_string(), ext);
-            self.used_extension = true;
+        for (key, value) in metadata {
+            let id = self.contacts.key(&key);
+            let span = self
+                .contacts
+                .push_text(value)
+                .map_err(|_| arena_full())?;
+            self.contacts.push_entry(id, span);
         }
-        let timezone = self
-            .timezone_col
-            .map(|i| cells.cell(i).trim())
-            .and_then(|tz| tz.parse::<chrono_tz::Tz>().ok())
-            .map(|tz| tz.name().to_string());
-
-        self.report.imported += 1;
-        self.contacts.push(ParsedContact {
-            row,
-            phone: normalized.e164,
-            phone_text: raw.trim().to_string(),
-            name,
-            name_parts,
-            metadata,
-            timezone,
-        });
+        // In the map's order: sorted.
         Ok(())
     }
 

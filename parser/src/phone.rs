@@ -68,31 +68,78 @@ pub(crate) fn region_of(code: &str) -> Option<Region> {
 /// not valid, the full path decides, so every rejection and its reason are libphonenumber's
 /// own. tests/tests/parser_differential.rs checks the two paths agree (see docs/parser.md).
 pub fn normalize(raw: &str, region: Region) -> Result<Normalized, Rejection> {
+    verdict(raw, region).map(|n| match n.nanp {
+        Some(nsn) => Normalized {
+            e164: format!("+1{}", Digits::of(nsn).as_str()),
+            extension: None,
+        },
+        None => Normalized {
+            e164: n.e164,
+            extension: n.extension,
+        },
+    })
+}
+
+/// A valid number as the parser keeps it: a North American number from the fast path as
+/// its ten digits (no allocation), any other as libphonenumber's E.164 and extension.
+pub(crate) struct Number {
+    /// The national number of a +1 number the fast path accepted.
+    pub(crate) nanp: Option<u64>,
+    /// E.164 (empty when `nanp` is set).
+    pub(crate) e164: String,
+    pub(crate) extension: Option<String>,
+}
+
+impl Number {
+    /// The E.164 digits as a number: the dedupe key (an E.164 never starts with 0).
+    pub(crate) fn key(&self) -> u64 {
+        match self.nanp {
+            Some(nsn) => 10_000_000_000 + nsn,
+            None => self
+                .e164
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .fold(0u64, |acc, b| {
+                    acc.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+                }),
+        }
+    }
+}
+
+/// [`normalize`] without building the E.164 text of a fast-path number.
+pub(crate) fn verdict(raw: &str, region: Region) -> Result<Number, Rejection> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(Rejection::Empty);
     }
     if let Some(nsn) = nanp_digits(trimmed, region == Region::US || region == Region::CA) {
-        let number = PhoneNumber {
-            country_code: 1,
-            national_number: nsn,
-            ..PhoneNumber::default()
-        };
         // is_valid_number picks the region first: for +1 it tries US first (the main
         // region, no leading-digits rule), and takes it when the number has a type there;
         // then validates for that region. A number valid for US is therefore valid, and
-        // this one call does the work of both. Anything else takes the full path.
-        if PHONE_NUMBER_UTIL.is_valid_number_for_region(&number, Region::US) {
-            let mut e164 = String::with_capacity(12);
-            e164.push_str("+1");
-            e164.push_str(itoa_u64(nsn).as_str());
-            return Ok(Normalized {
-                e164,
+        // this one verdict does the work of both. Anything else takes the full path.
+        // The verdict comes from libphonenumber's US patterns compiled to automata
+        // (super::nanp); from rlibphonenumber itself when they cannot answer.
+        let valid = super::nanp::valid(nsn).unwrap_or_else(|| {
+            let number = PhoneNumber {
+                country_code: 1,
+                national_number: nsn,
+                ..PhoneNumber::default()
+            };
+            PHONE_NUMBER_UTIL.is_valid_number_for_region(&number, Region::US)
+        });
+        if valid {
+            return Ok(Number {
+                nanp: Some(nsn),
+                e164: String::new(),
                 extension: None,
             });
         }
     }
-    normalize_full(trimmed, region)
+    normalize_full(trimmed, region).map(|n| Number {
+        nanp: None,
+        e164: n.e164,
+        extension: n.extension,
+    })
 }
 
 /// The full path alone (no fast path): the benchmark's and the tests' reference.
@@ -159,13 +206,18 @@ fn nanp_digits(s: &str, nanp_region: bool) -> Option<u64> {
     }
 }
 
-struct Digits {
+/// A number's decimal digits, on the stack.
+pub(crate) struct Digits {
     buf: [u8; 20],
     start: usize,
 }
 
 impl Digits {
-    fn as_str(&self) -> &str {
+    pub(crate) fn of(n: u64) -> Digits {
+        itoa_u64(n)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(self.buf.get(self.start..).unwrap_or(&[])).unwrap_or("")
     }
 }
@@ -211,3 +263,32 @@ fn rejection(e: ParseError) -> Rejection {
     }
 }
 
+/// A hasher for keys that are numbers (E.164 digits): one multiplication.
+/// SipHash, the default, cost more than the rest of the dedupe.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct BuildNumberHasher;
+
+#[derive(Default)]
+pub(crate) struct NumberHasher(u64);
+
+impl std::hash::BuildHasher for BuildNumberHasher {
+    type Hasher = NumberHasher;
+    fn build_hasher(&self) -> NumberHasher {
+        NumberHasher(0)
+    }
+}
+
+impl std::hash::Hasher for NumberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the high bits (which hashbrown uses) depend on every bit of n.
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}

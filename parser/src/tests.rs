@@ -18,7 +18,7 @@ fn parse_err(bytes: &[u8], name: &str, opts: &ParseOptions) -> ImportError {
 }
 
 fn phones(p: &Parsed) -> Vec<&str> {
-    p.contacts.iter().map(|c| c.phone.as_str()).collect()
+    p.contacts.iter().map(|c| c.phone()).collect()
 }
 
 fn s(v: &str) -> XCell {
@@ -40,7 +40,7 @@ fn csv_with_name_metadata_duplicates_and_bad_rows() {
     assert_eq!(r.name_column.as_deref(), Some("Name"));
     assert_eq!(r.metadata_columns, ["company", "email"]);
     assert_eq!(phones(&p), ["+12025550123", "+442079460958"]);
-    let ada = &p.contacts[0];
+    let ada = &p.contacts.to_vec()[0];
     assert_eq!(ada.row, 2);
     assert_eq!(ada.name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(
@@ -52,7 +52,7 @@ fn csv_with_name_metadata_duplicates_and_bad_rows() {
         Some("ada@example.com")
     );
     assert_eq!(ada.timezone, None, "no timezone column: the number's zones are shared's");
-    let alan = &p.contacts[1];
+    let alan = &p.contacts.to_vec()[1];
     assert_eq!(alan.name.as_deref(), Some("Turing, Alan"));
     // The embedded CRLF stays in the value; the record is one spreadsheet row.
     assert_eq!(
@@ -88,7 +88,7 @@ fn delimiters_are_sniffed() {
         let p = parse(text.as_bytes(), "f.txt");
         assert_eq!(p.report.format, format);
         assert_eq!(phones(&p), ["+12025550123"], "{format}");
-        assert_eq!(p.contacts[0].name.as_deref(), Some("Ada"));
+        assert_eq!(p.contacts.to_vec()[0].name.as_deref(), Some("Ada"));
     }
 }
 
@@ -99,10 +99,10 @@ fn txt_one_number_a_line_without_header() {
     assert_eq!(p.report.phone_column, None);
     assert_eq!(phones(&p), ["+12025550101", "+12025550102", "+12025550103"]);
     assert_eq!(
-        p.contacts[2].metadata.get("extension").map(String::as_str),
+        p.contacts.to_vec()[2].metadata.get("extension").map(String::as_str),
         Some("42")
     );
-    assert_eq!(p.contacts[0].row, 1);
+    assert_eq!(p.contacts.to_vec()[0].row, 1);
     assert_eq!(p.report.errors[0].row, 4);
     assert_eq!(p.report.errors[0].reason, "too short");
     assert_eq!(p.report.metadata_columns, ["extension"]);
@@ -121,7 +121,7 @@ fn encodings_utf8_bom_utf16_and_windows_1252() {
     le.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
     let p = parse(&le, "f.csv");
     assert_eq!(p.report.phone_column.as_deref(), Some("Teléfono"));
-    assert_eq!(p.contacts[0].name.as_deref(), Some("José"));
+    assert_eq!(p.contacts.to_vec()[0].name.as_deref(), Some("José"));
     assert_eq!(phones(&p), ["+34912345678"]);
 
     let mut be = vec![0xFE, 0xFF];
@@ -130,7 +130,7 @@ fn encodings_utf8_bom_utf16_and_windows_1252() {
 
     let cp1252 = b"phone,name\n2025550123,Jos\xE9\n";
     assert_eq!(
-        parse(cp1252, "f.csv").contacts[0].name.as_deref(),
+        parse(cp1252, "f.csv").contacts.to_vec()[0].name.as_deref(),
         Some("José")
     );
 }
@@ -140,7 +140,7 @@ fn header_below_title_rows_keeps_spreadsheet_row_numbers() {
     let csv = "My contacts\n\n,,\nName,Cell #\nAda,2025550123\n";
     let p = parse(csv.as_bytes(), "f.csv");
     assert_eq!(p.report.phone_column.as_deref(), Some("Cell #"));
-    assert_eq!(p.contacts[0].row, 5);
+    assert_eq!(p.contacts.to_vec()[0].row, 5);
     assert_eq!(p.report.rows, 1);
 }
 
@@ -154,9 +154,9 @@ fn explicit_columns_override_detection() {
     };
     let p = parse_file(csv, "f.csv", &opts).expect("parses");
     assert_eq!(phones(&p), ["+12025550199"]);
-    assert_eq!(p.contacts[0].name.as_deref(), Some("Ada"));
+    assert_eq!(p.contacts.to_vec()[0].name.as_deref(), Some("Ada"));
     assert_eq!(
-        p.contacts[0].metadata.get("phone").map(String::as_str),
+        p.contacts.to_vec()[0].metadata.get("phone").map(String::as_str),
         Some("2025550123")
     );
 
@@ -184,10 +184,10 @@ fn first_and_last_name_are_joined() {
         p.report.name_column.as_deref(),
         Some("First Name + Last Name")
     );
-    assert_eq!(p.contacts[0].name.as_deref(), Some("Ada Lovelace"));
-    assert_eq!(p.contacts[1].name.as_deref(), Some("Turing"));
+    assert_eq!(p.contacts.to_vec()[0].name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(p.contacts.to_vec()[1].name.as_deref(), Some("Turing"));
     assert_eq!(p.report.metadata_columns, ["company_name"]);
-    assert!(!p.contacts[0].metadata.contains_key("first_name"));
+    assert!(!p.contacts.to_vec()[0].metadata.contains_key("first_name"));
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn phone_verdicts_and_reasons() {
         ["+78005553535", "+375800111111", "+12025550123"]
     );
     assert_eq!(
-        p.contacts[2].metadata.get("extension").map(String::as_str),
+        p.contacts.to_vec()[2].metadata.get("extension").map(String::as_str),
         Some("77")
     );
     // Rows 2 and 3 are blank: not rows at all.
@@ -255,7 +255,7 @@ fn timezone_from_a_column_only() {
     let csv =
         b"phone,Time Zone\n2025550123,America/Chicago\n2135550123,not a zone\n+18005550123,\n";
     let p = parse(csv, "f.csv");
-    let zones: Vec<Option<&str>> = p.contacts.iter().map(|c| c.timezone.as_deref()).collect();
+    let zones: Vec<Option<&str>> = p.contacts.iter().map(|c| c.timezone()).collect();
     assert_eq!(
         zones,
         [Some("America/Chicago"), None, None]
@@ -410,9 +410,9 @@ fn xlsx_numbers_title_rows_and_first_sheet_with_phones() {
     // 442079460958 without a + is a US-region national number: invalid. The number cell
     // is a digit string (never "442079460958.0" or "4.4207946E+11").
     assert_eq!(phones(&p), ["+12025550123"]);
-    assert_eq!(p.contacts[0].row, 4);
+    assert_eq!(p.contacts.to_vec()[0].row, 4);
     assert_eq!(
-        p.contacts[0].metadata.get("score").map(String::as_str),
+        p.contacts.to_vec()[0].metadata.get("score").map(String::as_str),
         Some("1.5")
     );
     assert_eq!(p.report.errors[0].value, "442079460958");
@@ -427,8 +427,8 @@ fn xls_and_ods_fixtures() {
         assert_eq!(p.report.format, &name[9..]);
         assert_eq!(p.report.phone_column.as_deref(), Some("Mobile"), "{name}");
         assert_eq!(phones(&p), ["+12025550123", "+12025550175"], "{name}");
-        assert_eq!(p.contacts[0].row, 4, "{name}");
-        assert_eq!(p.contacts[0].name.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(p.contacts.to_vec()[0].row, 4, "{name}");
+        assert_eq!(p.contacts.to_vec()[0].name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(p.report.errors[0].row, 6, "{name}");
         // The same file under a wrong name is still read by its content.
         assert_eq!(phones(&parse(bytes, "contacts.csv")).len(), 2, "{name}");
@@ -592,6 +592,40 @@ fn fast_path_agrees_with_the_full_path() {
             );
         }
     }
+}
+
+/// The NANP automata (`nanp.rs`) give rlibphonenumber's `is_valid_number_for_region(US)`
+/// on one number (random last four digits) under every six-digit prefix: the US patterns
+/// decide on at most the first six digits (`52[34][2-9]1[02-9]\d{4}` is the deepest), so
+/// this covers every branch of them. Also nine-digit national numbers (a leading 0 or 1
+/// area code read as a number) and the metadata version.
+#[test]
+fn nanp_automaton_agrees_with_rlibphonenumber_on_every_prefix() {
+    use phone::rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, Region};
+    assert_eq!(nanp_metadata::METADATA_VERSION, "9.0.42", "the metadata rlibphonenumber 2.2.15 embeds");
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let (mut valid, mut checked) = (0u64, 0u64);
+    let mut check = |national_number: u64| {
+        let number = PhoneNumber { country_code: 1, national_number, ..PhoneNumber::default() };
+        let theirs = PHONE_NUMBER_UTIL.is_valid_number_for_region(&number, Region::US);
+        assert_eq!(nanp::valid(national_number), Some(theirs), "+1 {national_number}");
+        valid += u64::from(theirs);
+        checked += 1;
+    };
+    for prefix in 0..1_000_000u64 {
+        check(prefix * 10_000 + next() % 10_000);
+    }
+    for _ in 0..20_000 {
+        check(next() % 1_000_000_000);
+    }
+    // Enough of them valid that both answers were exercised.
+    assert!(valid > 100_000 && valid < checked, "{valid} of {checked} valid");
 }
 
 /// A bounded, libFuzzer-free fuzz loop: structured mutations (byte flips, truncation,
@@ -830,4 +864,44 @@ fn an_instructions_sheet_is_skipped_for_the_sheet_that_holds_numbers() {
         "Fill in the Contacts sheet. Phone numbers in column B."
     ));
     assert!(columns::is_label("Mobile Phone #"));
+}
+
+/// A contact view serializes exactly as the owned contact (`campaigns parse --emit`, the
+/// API's preview), with first + last names, columns past the header (one whose key equals
+/// a header's), an extension, and a time-zone column.
+#[test]
+fn a_contact_view_serializes_as_the_owned_contact() {
+    let csv = "First Name,Last Name,Phone,Column 6,tz,zeta,alpha\n\
+               Ada,Lovelace,(202) 555-0123 x77,six,Europe/London,z,a,extra7,extra8\n\
+               ,Turing,+44 20 7946 0958,,,,,,\n\
+               Grace,,202-555-0199,,,zz,,,,late\n";
+    let p = parse(csv.as_bytes(), "c.csv");
+    assert_eq!(p.contacts.len(), 3);
+    for c in p.contacts.iter() {
+        let owned = c.to_owned();
+        assert_eq!(
+            serde_json::to_string(&c).expect("json"),
+            serde_json::to_string(&owned).expect("json")
+        );
+    }
+    let ada = p.contacts.first().expect("ada").to_owned();
+    assert_eq!(ada.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(ada.name_parts, vec!["Ada".to_string(), "Lovelace".to_string()]);
+    assert_eq!(ada.timezone.as_deref(), Some("Europe/London"));
+    let keys: Vec<&str> = ada.metadata.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["alpha", "column_6", "column_8", "column_9", "extension", "tz", "zeta"]
+    );
+    // "Column 6" and the 6th... the header's key column_6 and no cell past it share a key;
+    // the 8th and 9th cells have none of their own.
+    assert_eq!(ada.metadata.get("extension").map(String::as_str), Some("77"));
+    assert_eq!(ada.metadata.get("column_8").map(String::as_str), Some("extra7"));
+    let grace = p.contacts.get(2).expect("grace");
+    assert_eq!(grace.name(), Some("Grace"));
+    assert_eq!(grace.metadata().get("column_10"), Some("late"));
+    assert_eq!(
+        p.report.metadata_columns,
+        ["column_6", "tz", "zeta", "alpha", "column_8", "column_9", "column_10", "extension"]
+    );
 }

@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use contacts_parser::{Limits, ParseOptions, ParsedContact, parse_file};
+use contacts_parser::{Contacts, Limits, ParseOptions, parse_file};
 
 #[derive(clap::Args, Debug)]
 pub struct ParseArgs {
@@ -86,10 +86,10 @@ fn execute(args: &ParseArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn emit(path: &Path, contacts: &[ParsedContact]) -> std::io::Result<()> {
+fn emit(path: &Path, contacts: &Contacts) -> std::io::Result<()> {
     let mut out = BufWriter::new(std::fs::File::create(path)?);
-    for c in contacts {
-        serde_json::to_writer(&mut out, c)?;
+    for c in contacts.iter() {
+        serde_json::to_writer(&mut out, &c)?;
         out.write_all(b"\n")?;
     }
     out.flush()

@@ -19,7 +19,7 @@ use crate::adapters::scheduler::Wakeups;
 use crate::domain::{
     Action, AgentSnapshot, Campaign, CampaignState, Contact, ContactState, FieldError, ImportState, Outcome, Settings, SettingsInput, Stats,
 };
-use contacts_parser::{ImportError, ImportReport, Limits, ParseOptions, ParsedContact, parse_file};
+use contacts_parser::{Contact, ImportError, ImportReport, Limits, ParseOptions, parse_file};
 use crate::ports::Clock;
 
 /// What the use cases need, built once per process. Cheap to clone.
@@ -236,15 +236,16 @@ pub struct PreviewRow {
     pub zones: Vec<String>,
 }
 
-impl From<&ParsedContact> for PreviewRow {
-    fn from(c: &ParsedContact) -> Self {
+impl From<Contact<'_>> for PreviewRow {
+    fn from(c: Contact<'_>) -> Self {
+        let metadata = c.metadata().to_map();
         PreviewRow {
-            row: c.row,
-            phone: c.phone.clone(),
-            name: c.name.clone(),
-            metadata: c.metadata.clone(),
-            timezone: c.timezone.clone(),
-            zones: crate::domain::compliance::locate(&c.phone, &c.metadata).zones.into_iter().map(|z| z.zone).collect(),
+            row: c.row(),
+            phone: c.phone().to_string(),
+            name: c.name().map(str::to_string),
+            timezone: c.timezone().map(str::to_string),
+            zones: crate::domain::compliance::locate(c.phone(), &metadata).zones.into_iter().map(|z| z.zone).collect(),
+            metadata,
         }
     }
 }

@@ -96,7 +96,7 @@ pub async fn upload(deps: &Deps, owner: &str, file: bytes::Bytes, file_name: Str
         .await
         .map_err(|e| ServiceError::Internal(format!("parse task: {e}")))?
         .map_err(ServiceError::Import)?;
-    let phones: Vec<String> = parsed.contacts.iter().map(|c| c.phone.clone()).collect();
+    let phones: Vec<String> = parsed.contacts.iter().map(|c| c.phone().to_string()).collect();
     deps.repo.dnc_add_many(owner, &phones, deps.clock.now()).await?;
     info!(added = phones.len(), "do-not-call: bulk upload");
     Ok(DncUploadReport { added: phones.len() as u64, report: parsed.report })

@@ -223,7 +223,7 @@ async fn write_and_finish(
         write_requests += repo.delete_campaign_children(campaign_id).await?.requests;
     }
     // Numbers already on the owner's do-not-call list are stored skipped, with the reason.
-    let phones: Vec<String> = parsed.contacts.iter().map(|c| c.phone.clone()).collect();
+    let phones: Vec<String> = parsed.contacts.iter().map(|c| c.phone().to_string()).collect();
     let listed = repo.dnc_listed(&before.owner, &phones).await?;
     for (i, chunk) in parsed.contacts.chunks(CHUNK).enumerate() {
         if let (Some(etag), true) = (etag, i > 0) {
@@ -233,7 +233,7 @@ async fn write_and_finish(
                 LeaseView::Lost => return Err(ImportServiceError::Busy),
             }
         }
-        let stats = repo.put_contacts_from(campaign_id, (i * CHUNK) as u64, chunk, &listed, DNC_SKIP_REASON).await?;
+        let stats = repo.put_contacts_from(campaign_id, (i * CHUNK) as u64, chunk.iter(), &listed, DNC_SKIP_REASON).await?;
         write_requests += stats.requests;
     }
     let total = parsed.contacts.len() as u64;

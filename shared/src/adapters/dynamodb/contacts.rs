@@ -13,7 +13,7 @@ use super::keys::*;
 use super::records::{ContactRecord, attr, parse_item, to_ms};
 use super::{Repo, s};
 use crate::domain::{Contact, ContactState, Counters};
-use contacts_parser::ParsedContact;
+use contacts_parser::{Contact, Contacts};
 
 /// DynamoDB's limit of items in one BatchWriteItem.
 pub const BATCH: usize = 25;
@@ -49,21 +49,22 @@ pub fn backoff(round: u32) -> Duration {
 impl Repo {
     /// The item of a freshly imported contact: pending, due at once, in the work queue, with
     /// its plausible zones and states (`domain::compliance::locate`).
-    pub fn new_contact_record(campaign_id: &str, seq: u64, c: &ParsedContact) -> ContactRecord {
+    pub fn new_contact_record(campaign_id: &str, seq: u64, c: Contact<'_>) -> ContactRecord {
+        let metadata = c.metadata().to_map();
         ContactRecord {
             pk: campaign_pk(campaign_id),
-            sk: contact_sk(&c.phone),
+            sk: contact_sk(c.phone()),
             entity: "contact".into(),
             campaign_id: campaign_id.to_string(),
-            phone: c.phone.clone(),
-            phone_text: Some(c.phone_text.clone()),
-            name_parts: c.name_parts.clone(),
+            phone: c.phone().to_string(),
+            phone_text: Some(c.phone_text().to_string()),
+            name_parts: c.name_parts().map(|(f, l)| vec![f.to_string(), l.to_string()]).unwrap_or_default(),
             seq,
-            row: c.row,
-            name: c.name.clone(),
-            metadata: c.metadata.clone(),
-            tz: c.timezone.clone(),
-            location: Some(crate::domain::compliance::locate(&c.phone, &c.metadata)),
+            row: c.row(),
+            name: c.name().map(str::to_string),
+            location: Some(crate::domain::compliance::locate(c.phone(), &metadata)),
+            metadata,
+            tz: c.timezone().map(str::to_string),
             state: ContactState::Pending,
             attempts: 0,
             claim: 0,
@@ -83,8 +84,8 @@ impl Repo {
     /// retried with backoff until every one is written (or the rounds run out: an error, so
     /// the import fails loudly instead of losing contacts). Puts are idempotent: a contact's key
     /// is its E.164 number, so writing the same file twice leaves the same items.
-    pub async fn put_contacts(&self, campaign_id: &str, contacts: &[ParsedContact]) -> Result<BulkStats, RepoError> {
-        self.put_contacts_from(campaign_id, 0, contacts, &std::collections::HashSet::new(), "").await
+    pub async fn put_contacts(&self, campaign_id: &str, contacts: &Contacts) -> Result<BulkStats, RepoError> {
+        self.put_contacts_from(campaign_id, 0, contacts.iter(), &std::collections::HashSet::new(), "").await
     }
 
     /// [`Self::put_contacts`] for a slice of the file whose first contact has position `first_seq`
@@ -95,15 +96,16 @@ impl Repo {
         &self,
         campaign_id: &str,
         first_seq: u64,
-        contacts: &[ParsedContact],
+        contacts: impl IntoIterator<Item = Contact<'_>>,
         skip: &std::collections::HashSet<String>,
         reason: &str,
     ) -> Result<BulkStats, RepoError> {
-        let mut requests = Vec::with_capacity(contacts.len());
-        for (i, c) in contacts.iter().enumerate() {
+        let contacts = contacts.into_iter();
+        let mut requests = Vec::with_capacity(contacts.size_hint().0);
+        for (i, c) in contacts.enumerate() {
             let seq = first_seq + i as u64;
             let mut record = Self::new_contact_record(campaign_id, seq, c);
-            if skip.contains(&c.phone) {
+            if skip.contains(c.phone()) {
                 record.state = ContactState::Skipped;
                 record.failure_reason = Some(reason.to_string());
                 record.gsi3pk = None;
