@@ -1,6 +1,7 @@
 //! Contact parser throughput, one thread: `cargo bench -p contacts-parser --bench parser`.
 //!
-//! Generated inputs (fixed seed): CSV of 100k and 1M rows and an XLSX of 100k rows, each
+//! Generated inputs (fixed seed): CSV of 100k and 1M rows and XLSX of 100k rows (strings
+//! inline, and in the shared-string table as Excel writes them), each
 //! row `phone,name,company,email` with US numbers in the usual spellings and ~2% bad or
 //! duplicate rows. Each case runs several times; the median rows/s is printed with the
 //! range. The naive baseline (csv + rlibphonenumber parse + is_valid on every row, nothing
@@ -17,7 +18,7 @@ use rlibphonenumber::{PHONE_NUMBER_UTIL, Region};
 #[allow(dead_code)]
 #[path = "../src/xlsx_writer.rs"]
 mod xlsx_writer;
-use xlsx_writer::{XCell, write_xlsx};
+use xlsx_writer::{XCell, write_xlsx, write_xlsx_shared_strings};
 
 /// NANP area codes in use (a sample across time zones).
 const AREA: &[u16] = &[
@@ -90,7 +91,7 @@ fn csv(rows: &[[String; 4]]) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn xlsx(rows: &[[String; 4]]) -> Vec<u8> {
+fn xlsx(rows: &[[String; 4]], shared_strings: bool) -> Vec<u8> {
     let s = |v: &str| XCell::Str(v.to_string());
     let mut sheet = vec![vec![s("phone"), s("name"), s("company"), s("email")]];
     for [p, n, c, e] in rows {
@@ -101,7 +102,11 @@ fn xlsx(rows: &[[String; 4]]) -> Vec<u8> {
         };
         sheet.push(vec![pc, s(n), s(c), s(e)]);
     }
-    write_xlsx(&[("Contacts", sheet)])
+    if shared_strings {
+        write_xlsx_shared_strings(&[("Contacts", sheet)])
+    } else {
+        write_xlsx(&[("Contacts", sheet)])
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -162,12 +167,14 @@ fn main() {
     } else {
         csv(&rows(1_000_000))
     };
-    let xlsx_100k = xlsx(&rows_100k);
+    let xlsx_100k = xlsx(&rows_100k, false);
+    let xlsx_shared_100k = xlsx(&rows_100k, true);
     println!(
-        "inputs: csv 100k = {} bytes, csv 1M = {} bytes, xlsx 100k = {} bytes",
+        "inputs: csv 100k = {} bytes, csv 1M = {} bytes, xlsx 100k = {} bytes, xlsx-shared 100k = {} bytes",
         csv_100k.len(),
         csv_1m.len(),
-        xlsx_100k.len()
+        xlsx_100k.len(),
+        xlsx_shared_100k.len()
     );
 
     let count = |bytes: &[u8], name: &str| match parse_file(bytes, name, &opts) {
@@ -204,6 +211,9 @@ fn main() {
     });
     measure("parse_file xlsx 100k", 100_000, runs(5), || {
         count(&xlsx_100k, "c.xlsx")
+    });
+    measure("parse_file xlsx-shared 100k", 100_000, runs(5), || {
+        count(&xlsx_shared_100k, "c.xlsx")
     });
     println!(
         "parse_file csv 100k / naive baseline = {:.2}x",

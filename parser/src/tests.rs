@@ -1,6 +1,6 @@
 //! Unit tests of the parser: one per case of docs/parser.md.
 
-use super::xlsx_writer::{XCell, write_xlsx};
+use super::xlsx_writer::{XCell, write_xlsx, write_xlsx_shared_strings};
 use super::*;
 
 fn parse(bytes: &[u8], name: &str) -> Parsed {
@@ -904,4 +904,21 @@ fn a_contact_view_serializes_as_the_owned_contact() {
         p.report.metadata_columns,
         ["column_6", "tz", "zeta", "alpha", "column_8", "column_9", "column_10", "extension"]
     );
+}
+
+/// A workbook whose strings are in the shared-string table (as Excel writes them) reads as
+/// the same workbook with inline strings.
+#[test]
+fn shared_strings_read_like_inline_strings() {
+    let s = |v: &str| XCell::Str(v.to_string());
+    let sheet = vec![
+        vec![s("Phone"), s("Name"), s("Company")],
+        vec![XCell::Num(2025550123.0), s("Ada"), s("Acme")],
+        vec![s("(202) 555-0199"), s("Lee"), s("Acme")],
+        vec![s("n/a"), s("Bob"), XCell::Empty],
+    ];
+    let inline = parse(&write_xlsx(&[("Contacts", sheet.clone())]), "c.xlsx");
+    let shared = parse(&write_xlsx_shared_strings(&[("Contacts", sheet)]), "c.xlsx");
+    assert_eq!(inline, shared);
+    assert_eq!(phones(&shared), ["+12025550123", "+12025550199"]);
 }

@@ -1,5 +1,6 @@
-//! A minimal XLSX writer for tests and the benchmark (inline strings and numbers, several
-//! sheets). Not part of the library: included by `#[cfg(test)]` and by benches/parser.rs.
+//! A minimal XLSX writer for tests and the benchmark (inline strings or, as Excel writes
+//! them, shared strings; numbers; several sheets). Not part of the library: included by
+//! `#[cfg(test)]` and by benches/parser.rs.
 
 use std::io::{Cursor, Write};
 
@@ -30,8 +31,18 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Sheets of rows; `first_row` is the 1-based row number of each sheet's first row.
+/// Sheets of rows, strings written inline (`t="inlineStr"`).
 pub fn write_xlsx(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
+    write(sheets, false)
+}
+
+/// Sheets of rows, strings in the shared-string table (`t="s"`), as Excel, LibreOffice and
+/// openpyxl write them.
+pub fn write_xlsx_shared_strings(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
+    write(sheets, true)
+}
+
+fn write(sheets: &[(&str, Vec<Vec<XCell>>)], shared: bool) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -48,6 +59,10 @@ pub fn write_xlsx(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
     let mut rels = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
     );
+    if shared {
+        types.push_str(r#"<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>"#);
+        rels.push_str(r#"<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>"#);
+    }
     for (i, (name, _)) in sheets.iter().enumerate() {
         let n = i + 1;
         types.push_str(&format!(r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#));
@@ -67,6 +82,8 @@ pub fn write_xlsx(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
     );
     put("xl/workbook.xml", &book);
     put("xl/_rels/workbook.xml.rels", &rels);
+    let mut strings: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, (_, rows)) in sheets.iter().enumerate() {
         let mut xml = String::from(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
@@ -77,6 +94,14 @@ pub fn write_xlsx(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
             for (c, cell) in row.iter().enumerate() {
                 let at = format!("{}{rn}", col_name(c));
                 match cell {
+                    XCell::Str(s) if shared => {
+                        let next = strings.len();
+                        let n = *index.entry(s.as_str()).or_insert(next);
+                        if n == next {
+                            strings.push(s.as_str());
+                        }
+                        xml.push_str(&format!(r#"<c r="{at}" t="s"><v>{n}</v></c>"#));
+                    }
                     XCell::Str(s) => xml.push_str(&format!(
                         r#"<c r="{at}" t="inlineStr"><is><t>{}</t></is></c>"#,
                         esc(s)
@@ -89,6 +114,17 @@ pub fn write_xlsx(sheets: &[(&str, Vec<Vec<XCell>>)]) -> Vec<u8> {
         }
         xml.push_str("</sheetData></worksheet>");
         put(&format!("xl/worksheets/sheet{}.xml", i + 1), &xml);
+    }
+    if shared {
+        let mut sst = format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{0}" uniqueCount="{0}">"#,
+            strings.len()
+        );
+        for s in &strings {
+            sst.push_str(&format!("<si><t>{}</t></si>", esc(s)));
+        }
+        sst.push_str("</sst>");
+        put("xl/sharedStrings.xml", &sst);
     }
     zip.finish().map(|c| c.into_inner()).unwrap_or_default()
 }
