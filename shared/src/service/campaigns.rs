@@ -19,7 +19,7 @@ use crate::adapters::scheduler::Wakeups;
 use crate::domain::{
     Action, AgentSnapshot, Campaign, CampaignState, Contact, ContactState, FieldError, ImportState, Outcome, Settings, SettingsInput, Stats,
 };
-use contacts_parser::{Contact, ImportError, ImportReport, Limits, ParseOptions, parse_file};
+use contacts_parser::{ImportError, ImportReport, Limits, ParseOptions, parse_file};
 use crate::ports::Clock;
 
 /// What the use cases need, built once per process. Cheap to clone.
@@ -236,8 +236,8 @@ pub struct PreviewRow {
     pub zones: Vec<String>,
 }
 
-impl From<Contact<'_>> for PreviewRow {
-    fn from(c: Contact<'_>) -> Self {
+impl From<contacts_parser::Contact<'_>> for PreviewRow {
+    fn from(c: contacts_parser::Contact<'_>) -> Self {
         let metadata = c.metadata().to_map();
         PreviewRow {
             row: c.row(),

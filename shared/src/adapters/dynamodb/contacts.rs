@@ -13,7 +13,7 @@ use super::keys::*;
 use super::records::{ContactRecord, attr, parse_item, to_ms};
 use super::{Repo, s};
 use crate::domain::{Contact, ContactState, Counters};
-use contacts_parser::{Contact, Contacts};
+use contacts_parser::Contacts;
 
 /// DynamoDB's limit of items in one BatchWriteItem.
 pub const BATCH: usize = 25;
@@ -49,7 +49,7 @@ pub fn backoff(round: u32) -> Duration {
 impl Repo {
     /// The item of a freshly imported contact: pending, due at once, in the work queue, with
     /// its plausible zones and states (`domain::compliance::locate`).
-    pub fn new_contact_record(campaign_id: &str, seq: u64, c: Contact<'_>) -> ContactRecord {
+    pub fn new_contact_record(campaign_id: &str, seq: u64, c: contacts_parser::Contact<'_>) -> ContactRecord {
         let metadata = c.metadata().to_map();
         ContactRecord {
             pk: campaign_pk(campaign_id),
@@ -96,7 +96,7 @@ impl Repo {
         &self,
         campaign_id: &str,
         first_seq: u64,
-        contacts: impl IntoIterator<Item = Contact<'_>>,
+        contacts: impl IntoIterator<Item = contacts_parser::Contact<'_>>,
         skip: &std::collections::HashSet<String>,
         reason: &str,
     ) -> Result<BulkStats, RepoError> {
