@@ -100,8 +100,8 @@ fn phones(
         .map_err(|e| Failure::Input(format!("{}: {e} [{}]", path.display(), e.code())))?;
     Ok(parsed
         .contacts
-        .into_iter()
-        .map(|c| (c.phone, c.metadata))
+        .iter()
+        .map(|c| (c.phone().to_string(), c.metadata().to_map()))
         .collect())
 }
 
