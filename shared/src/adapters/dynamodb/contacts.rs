@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use base64::Engine;
 use futures::{StreamExt, TryStreamExt};
 use rand::Rng;
 
 use super::error::{RepoError, classify};
 use super::keys::*;
+use super::page::{encode_cursor, last_sort_key};
 use super::records::{ContactRecord, attr, parse_item, to_ms};
 use super::{Repo, s};
 use crate::domain::{Contact, ContactState, Counters};
@@ -177,39 +177,21 @@ impl Repo {
         cursor: Option<String>,
     ) -> Result<(Vec<Contact>, Option<String>), RepoError> {
         let limit = limit.clamp(1, 1000) as usize;
-        let mut start = match cursor {
-            None => None,
-            Some(c) => Some(decode_cursor(&c).ok_or(RepoError::NotFound)?),
-        };
+        let mut start = Repo::cursor_start(cursor.as_deref(), CONTACT_PREFIX)?;
         let mut out = Vec::with_capacity(limit);
         loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(campaign_pk(campaign_id)))
-                .expression_attribute_values(":p", s(CONTACT_PREFIX))
-                .limit((limit - out.len()) as i32);
+            let mut q = self.prefix_query(&campaign_pk(campaign_id), CONTACT_PREFIX, (limit - out.len()) as u32, start.take());
             if let Some(st) = state {
                 q = q
                     .filter_expression("#state = :state")
                     .expression_attribute_names("#state", attr::STATE)
                     .expression_attribute_values(":state", s(st.as_str()));
             }
-            if let Some(sk) = start.take() {
-                q = q.exclusive_start_key(PK, s(campaign_pk(campaign_id))).exclusive_start_key(SK, s(sk));
-            }
             let page = q.send().await.map_err(classify)?;
             for item in page.items.unwrap_or_default() {
                 out.push(parse_item::<ContactRecord>(item)?.into());
             }
-            let next = page.last_evaluated_key.and_then(|k| match k.get(SK) {
-                Some(AttributeValue::S(sk)) => Some(sk.clone()),
-                _ => None,
-            });
+            let next = last_sort_key(page.last_evaluated_key);
             match next {
                 None => return Ok((out, None)),
                 Some(sk) if out.len() >= limit => return Ok((out, Some(encode_cursor(&sk)))),
@@ -298,16 +280,6 @@ fn sdk_build(e: aws_sdk_dynamodb::error::BuildError) -> RepoError {
     RepoError::Sdk(e.to_string())
 }
 
-fn encode_cursor(sk: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk.as_bytes())
-}
-
-fn decode_cursor(c: &str) -> Option<String> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c.as_bytes()).ok()?;
-    let sk = String::from_utf8(bytes).ok()?;
-    sk.starts_with(CONTACT_PREFIX).then_some(sk)
-}
-
 /// Milliseconds since the epoch of now-ish instants, for callers that only have a DateTime.
 pub fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
     to_ms(t)
@@ -316,14 +288,6 @@ pub fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_round_trip_and_rejects_foreign_keys() {
-        let c = encode_cursor("P#+12025550123");
-        assert_eq!(decode_cursor(&c).as_deref(), Some("P#+12025550123"));
-        assert_eq!(decode_cursor(&encode_cursor("META")), None);
-        assert_eq!(decode_cursor("!!!"), None);
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

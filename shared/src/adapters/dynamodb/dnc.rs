@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, PutRequest, WriteRequest};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +11,7 @@ use super::error::{RepoError, classify};
 use super::keys::*;
 use super::records::{from_ms, parse_item, to_ms};
 use super::contacts::BulkStats;
+use super::page::{encode_cursor, last_sort_key};
 use super::{Repo, s};
 
 pub const DNC_PREFIX: &str = "DNC#";
@@ -137,35 +137,15 @@ impl Repo {
 
     /// One page of the owner's list, in number order. `Err(NotFound)` for a foreign cursor.
     pub async fn dnc_list(&self, owner: &str, limit: u32, cursor: Option<&str>) -> Result<(Vec<DncEntry>, Option<String>), RepoError> {
-        let start = match cursor {
-            None => None,
-            Some(c) => Some(decode_cursor(c).ok_or(RepoError::NotFound)?),
-        };
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(user_pk(owner)))
-            .expression_attribute_values(":p", s(DNC_PREFIX))
-            .limit(limit.clamp(1, 1000) as i32);
-        if let Some(phone) = start {
-            q = q.exclusive_start_key(PK, s(user_pk(owner))).exclusive_start_key(SK, s(dnc_sk(&phone)));
-        }
-        let page = q.send().await.map_err(classify)?;
+        let start = Repo::cursor_start(cursor, DNC_PREFIX)?;
+        let page = self.prefix_query(&user_pk(owner), DNC_PREFIX, limit, start).send().await.map_err(classify)?;
         let entries = page
             .items
             .unwrap_or_default()
             .into_iter()
             .map(|i| parse_item::<DncRecord>(i).map(DncEntry::from))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = page
-            .last_evaluated_key
-            .and_then(|k| k.get(SK).and_then(|v| v.as_s().ok()).cloned())
-            .and_then(|sk| sk.strip_prefix(DNC_PREFIX).map(encode_cursor));
-        Ok((entries, next))
+        Ok((entries, last_sort_key(page.last_evaluated_key).map(|sk| encode_cursor(&sk))))
     }
 
     /// Add many numbers (a bulk upload): BatchWriteItem with the same retries as an import.
@@ -225,12 +205,3 @@ impl Repo {
     }
 }
 
-fn encode_cursor(phone: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(phone)
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
-    let p = String::from_utf8(raw).ok()?;
-    (p.starts_with('+') && p.len() <= 16 && p.bytes().skip(1).all(|b| b.is_ascii_digit())).then_some(p)
-}

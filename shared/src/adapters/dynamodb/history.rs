@@ -2,26 +2,12 @@
 //! them for the calls-over-time chart) and a contact search. Both are Queries on the campaign's
 //! partition (`C#<id>`); neither writes.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
-
 use super::error::{RepoError, classify};
 use super::keys::*;
+use super::page::{encode_cursor, last_sort_key};
 use super::records::{AttemptRecord, ContactRecord, parse_item};
 use super::{Repo, s};
 use crate::domain::Contact;
-
-fn encode(sk: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk.as_bytes())
-}
-
-fn decode(c: &str, prefix: &str) -> Option<String> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c.trim().as_bytes())
-        .ok()?;
-    let sk = String::from_utf8(bytes).ok()?;
-    sk.starts_with(prefix).then_some(sk)
-}
 
 impl Repo {
     /// Attempts in key order (by phone, then attempt number): one contact's when `phone` is
@@ -37,36 +23,19 @@ impl Repo {
             Some(p) => format!("{ATTEMPT_PREFIX}{p}#"),
             None => ATTEMPT_PREFIX.to_string(),
         };
-        let start = match cursor {
-            None => None,
-            Some(c) => Some(decode(&c, &prefix).ok_or(RepoError::NotFound)?),
-        };
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(campaign_pk(campaign_id)))
-            .expression_attribute_values(":p", s(prefix))
-            .limit(limit.clamp(1, 1000) as i32);
-        if let Some(sk) = start {
-            q = q
-                .exclusive_start_key(PK, s(campaign_pk(campaign_id)))
-                .exclusive_start_key(SK, s(sk));
-        }
-        let page = q.send().await.map_err(classify)?;
+        let start = Repo::cursor_start(cursor.as_deref(), &prefix)?;
+        let page = self
+            .prefix_query(&campaign_pk(campaign_id), &prefix, limit, start)
+            .send()
+            .await
+            .map_err(classify)?;
         let items = page
             .items
             .unwrap_or_default()
             .into_iter()
             .map(parse_item::<AttemptRecord>)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = page.last_evaluated_key.and_then(|k| match k.get(SK) {
-            Some(AttributeValue::S(sk)) => Some(encode(sk)),
-            _ => None,
-        });
+        let next = last_sort_key(page.last_evaluated_key).map(|sk| encode_cursor(&sk));
         Ok((items, next))
     }
 
@@ -81,10 +50,7 @@ impl Repo {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<(Vec<Contact>, Option<String>), RepoError> {
-        let start = match cursor {
-            None => None,
-            Some(c) => Some(decode(&c, CONTACT_PREFIX).ok_or(RepoError::NotFound)?),
-        };
+        let start = Repo::cursor_start(cursor.as_deref(), CONTACT_PREFIX)?;
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         let lower = text.to_lowercase();
         let capital = {
@@ -96,19 +62,11 @@ impl Repo {
         let mut filter =
             "contains(#nm, :t) OR contains(#nm, :lo) OR contains(#nm, :cap)".to_string();
         let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
+            .prefix_query(&campaign_pk(campaign_id), CONTACT_PREFIX, limit, start)
             .expression_attribute_names("#nm", "name")
-            .expression_attribute_values(":pk", s(campaign_pk(campaign_id)))
-            .expression_attribute_values(":p", s(CONTACT_PREFIX))
             .expression_attribute_values(":t", s(text))
             .expression_attribute_values(":lo", s(lower))
-            .expression_attribute_values(":cap", s(capital))
-            .limit(limit.clamp(1, 1000) as i32);
+            .expression_attribute_values(":cap", s(capital));
         if !digits.is_empty() {
             filter.push_str(" OR contains(#ph, :d)");
             q = q
@@ -116,20 +74,12 @@ impl Repo {
                 .expression_attribute_values(":d", s(digits));
         }
         q = q.filter_expression(filter);
-        if let Some(sk) = start {
-            q = q
-                .exclusive_start_key(PK, s(campaign_pk(campaign_id)))
-                .exclusive_start_key(SK, s(sk));
-        }
         let page = q.send().await.map_err(classify)?;
         let mut out = Vec::new();
         for item in page.items.unwrap_or_default() {
             out.push(parse_item::<ContactRecord>(item)?.into());
         }
-        let next = page.last_evaluated_key.and_then(|k| match k.get(SK) {
-            Some(AttributeValue::S(sk)) => Some(encode(sk)),
-            _ => None,
-        });
+        let next = last_sort_key(page.last_evaluated_key).map(|sk| encode_cursor(&sk));
         Ok((out, next))
     }
 }

@@ -11,6 +11,7 @@ pub mod dnc;
 pub mod error;
 pub mod history;
 pub mod keys;
+pub mod page;
 pub mod rate;
 pub mod records;
 pub mod schema;
