@@ -1,14 +1,10 @@
-import { useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { AgentForm } from "../components/AgentForm";
-import { ErrorBox, Spinner } from "../components/common";
+import { PagedList, usePaged } from "../components/Paged";
 import { fmtDate } from "../format";
-import { useLoad } from "../hooks";
 
 export function Agents() {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const { data, error, loading, reload } = useLoad(() => ok(api().GET("/agents", { params: { query: { limit: 20, cursor } } })), [cursor]);
+  const agents = usePaged((cursor) => ok(api().GET("/agents", { params: { query: { limit: 20, cursor } } })), []);
   return (
     <section aria-labelledby="page-title">
       <div class="page-head">
@@ -17,31 +13,22 @@ export function Agents() {
       <p class="muted">A campaign calls with one agent; it keeps a copy of the agent's name and prompt as they were when the campaign was created.</p>
       <div class="two-col">
         <div>
-          <ErrorBox error={error} />
-          {loading && !data && <Spinner label="Loading agents…" />}
-          {data && data.agents.length === 0 && <p class="empty">No agents yet: create one.</p>}
-          {data && data.agents.length > 0 && (
-            <ul class="agent-list" aria-label="Agents">
-              {data.agents.map((a) => (
-                <li key={a.id} class="card">
-                  <h2 class="h3">{a.name}</h2>
-                  <p class="muted small">Created {fmtDate(a.created_at)}</p>
-                  <p class="prompt">{a.prompt_text}</p>
-                </li>
-              ))}
-            </ul>
-          )}
-          <nav class="pager" aria-label="Pages">
-            <button type="button" class="btn" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous
-            </button>
-            <button type="button" class="btn" disabled={!data?.next_cursor} onClick={() => data?.next_cursor && setCursors([...cursors, data.next_cursor])}>
-              Next
-            </button>
-          </nav>
+          <PagedList paged={agents} items={(d) => d.agents} loading="Loading agents…" empty={<p class="empty">No agents yet: create one.</p>}>
+            {(list) => (
+              <ul class="agent-list" aria-label="Agents">
+                {list.map((a) => (
+                  <li key={a.id} class="card">
+                    <h2 class="h3">{a.name}</h2>
+                    <p class="muted small">Created {fmtDate(a.created_at)}</p>
+                    <p class="prompt">{a.prompt_text}</p>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </PagedList>
         </div>
         <div class="card">
-          <AgentForm idPrefix="agent" onCreated={() => (cursors.length === 1 ? reload() : setCursors([undefined]))} />
+          <AgentForm idPrefix="agent" onCreated={agents.restart} />
         </div>
       </div>
     </section>

@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
 import { api, ok, type Campaign, type CampaignState } from "../api/client";
 import { actionLabel, actionsFor, isLive, runAction, type Action } from "../actions";
-import { displayState, ErrorBox, ProgressBar, Spinner, StateBadge } from "../components/common";
+import { displayState, ErrorBox, ProgressBar, StateBadge } from "../components/common";
+import { PagedList, usePaged } from "../components/Paged";
 import { fmtDate, fmtDuration, fmtPercent, fmtRelative } from "../format";
-import { useLoad, usePolling } from "../hooks";
+import { usePolling } from "../hooks";
 
 const STATES: CampaignState[] = ["draft", "pending", "running", "paused", "completed", "failed"];
 const PAGE = 12;
@@ -73,13 +74,8 @@ export function CampaignCard({ c, onChanged }: { c: Campaign; onChanged: (c: Cam
 
 export function CampaignList() {
   const [state, setState] = useState<CampaignState | "">("");
-  // Cursor-paged: a stack of the cursors that led to each page.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const { data, error, loading, reload, setData } = useLoad(
-    () => ok(api().GET("/campaigns", { params: { query: { state: state || undefined, limit: PAGE, cursor } } })),
-    [state, cursor],
-  );
+  const list = usePaged((cursor) => ok(api().GET("/campaigns", { params: { query: { state: state || undefined, limit: PAGE, cursor } } })), [state]);
+  const { data, reload, setData } = list;
   const live = !!data?.campaigns.some(isLive);
   usePolling(reload, 5000, live);
   const replace = (c: Campaign) => data && setData({ ...data, campaigns: data.campaigns.map((x) => (x.id === c.id ? c : x)) });
@@ -99,7 +95,6 @@ export function CampaignList() {
           value={state}
           onChange={(e) => {
             setState((e.currentTarget as HTMLSelectElement).value as CampaignState | "");
-            setCursors([undefined]);
           }}
         >
           <option value="">All</option>
@@ -111,34 +106,29 @@ export function CampaignList() {
         </select>
         {live && <span class="muted small">Refreshing every 5 s</span>}
       </div>
-      <ErrorBox error={error} />
-      {loading && !data && <Spinner label="Loading campaigns…" />}
-      {data && data.campaigns.length === 0 && (
-        <div class="empty">
-          <p>{state ? `No ${state} campaigns.` : "No campaigns yet."}</p>
-          {!state && (
-            <a class="btn btn-primary" href="#/campaigns/new">
-              Create your first campaign
-            </a>
-          )}
-        </div>
-      )}
-      {data && data.campaigns.length > 0 && (
-        <ul class="cards" aria-label="Campaigns">
-          {data.campaigns.map((c) => (
-            <CampaignCard key={c.id} c={c} onChanged={replace} />
-          ))}
-        </ul>
-      )}
-      <nav class="pager" aria-label="Pages">
-        <button type="button" class="btn" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <span class="muted small">Page {cursors.length}</span>
-        <button type="button" class="btn" disabled={!data?.next_cursor} onClick={() => data?.next_cursor && setCursors([...cursors, data.next_cursor])}>
-          Next
-        </button>
-      </nav>
+      <PagedList
+        paged={list}
+        items={(d) => d.campaigns}
+        loading="Loading campaigns…"
+        empty={
+          <div class="empty">
+            <p>{state ? `No ${state} campaigns.` : "No campaigns yet."}</p>
+            {!state && (
+              <a class="btn btn-primary" href="#/campaigns/new">
+                Create your first campaign
+              </a>
+            )}
+          </div>
+        }
+      >
+        {(campaigns) => (
+          <ul class="cards" aria-label="Campaigns">
+            {campaigns.map((c) => (
+              <CampaignCard key={c.id} c={c} onChanged={replace} />
+            ))}
+          </ul>
+        )}
+      </PagedList>
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ok, type Contact, type ContactState } from "../api/client";
 import { Dialog, ErrorBox, Spinner } from "../components/common";
 import { fmtDate, fmtDuration } from "../format";
+import { Pager, usePaged } from "../components/Paged";
 import { useLoad } from "../hooks";
 import { AttemptAudit } from "./AttemptAudit";
 
@@ -14,21 +15,20 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
   const [state, setState] = useState<ContactState | "">("");
   const [search, setSearch] = useState("");
   const [q, setQ] = useState("");
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
   const [open, setOpen] = useState<Contact | null>(null);
-  const { data, error, loading, reload } = useLoad(
-    () =>
+  const contacts = usePaged(
+    (cursor) =>
       ok(
         api().GET("/campaigns/{id}/contacts", {
           params: { path: { id: campaignId }, query: { state: q ? undefined : state || undefined, q: q || undefined, limit: PAGE, cursor } },
         }),
       ),
-    [campaignId, state, q, cursor],
+    [campaignId, state, q],
   );
+  const { data, error, loading, reload } = contacts;
   // Follow the page's refresh, but only on the first page (a later page keeps what the user reads).
   useEffect(() => {
-    if (refreshKey > 0 && cursors.length === 1) reload();
+    if (refreshKey > 0 && contacts.page === 1) reload();
   }, [refreshKey]);
   const metaKeys = Array.from(new Set((data?.contacts ?? []).flatMap((c) => Object.keys(c.metadata)))).slice(0, 4);
   return (
@@ -40,7 +40,6 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
         onSubmit={(e) => {
           e.preventDefault();
           setQ(search.trim());
-          setCursors([undefined]);
         }}
       >
         <label for="contact-state">Status</label>
@@ -50,7 +49,6 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
           disabled={!!q}
           onChange={(e) => {
             setState((e.currentTarget as HTMLSelectElement).value as ContactState | "");
-            setCursors([undefined]);
           }}
         >
           <option value="">All</option>
@@ -72,7 +70,6 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
             onClick={() => {
               setSearch("");
               setQ("");
-              setCursors([undefined]);
             }}
           >
             Clear
@@ -132,15 +129,7 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
           </table>
         </div>
       )}
-      <nav class="pager" aria-label="Contact pages">
-        <button type="button" class="btn" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <span class="muted small">Page {cursors.length}</span>
-        <button type="button" class="btn" disabled={!data?.next_cursor} onClick={() => data?.next_cursor && setCursors([...cursors, data.next_cursor])}>
-          Next
-        </button>
-      </nav>
+      <Pager paged={contacts} label="Contact pages" />
       <Dialog open={!!open} title={open ? `${open.name || open.phone}: call attempts` : ""} onClose={() => setOpen(null)}>
         {open && <Attempts campaignId={campaignId} contact={open} />}
         <div class="actions">

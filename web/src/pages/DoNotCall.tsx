@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, ApiError, ok, postForm, type Schemas } from "../api/client";
 import { Dialog, ErrorBox, FieldError, Spinner } from "../components/common";
+import { PagedList, usePaged } from "../components/Paged";
 import { fmtDate } from "../format";
-import { useLoad } from "../hooks";
 import { ACCEPT } from "./preview";
 
 type Entry = Schemas["DncEntry"];
@@ -10,9 +10,7 @@ const SOURCE: Record<string, string> = { api: "added here", upload: "from a file
 
 /** The do-not-call list: numbers never dialled in any of the user's campaigns. */
 export function DoNotCall() {
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
-  const { data, error, loading, reload } = useLoad(() => ok(api().GET("/dnc", { params: { query: { limit: 50, cursor } } })), [cursor]);
+  const list = usePaged((cursor) => ok(api().GET("/dnc", { params: { query: { limit: 50, cursor } } })), []);
   const [phone, setPhone] = useState("");
   const [addError, setAddError] = useState<ApiError | Error | null>(null);
   const [added, setAdded] = useState<string | null>(null);
@@ -20,7 +18,7 @@ export function DoNotCall() {
   const [upload, setUpload] = useState<{ result?: Schemas["DncUploadReport"]; error?: Error; busy?: boolean }>({});
   const [removing, setRemoving] = useState<Entry | null>(null);
 
-  const refresh = () => (cursors.length === 1 ? reload() : setCursors([undefined]));
+  const refresh = list.restart;
   const add = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -72,47 +70,38 @@ export function DoNotCall() {
       <div class="two-col">
         <div class="card">
           <h2>Numbers</h2>
-          <ErrorBox error={error} />
-          {loading && !data && <Spinner label="Loading the list…" />}
-          {data && data.items.length === 0 && <p class="muted">The list is empty.</p>}
-          {data && data.items.length > 0 && (
-            <div class="table-wrap" tabIndex={0}>
-              <table class="table" aria-label="Do-not-call numbers">
-                <thead>
-                  <tr>
-                    <th scope="col">Phone</th>
-                    <th scope="col">Added</th>
-                    <th scope="col">How</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.map((d) => (
-                    <tr key={d.phone} data-phone={d.phone}>
-                      <td class="mono">{d.phone}</td>
-                      <td>{fmtDate(d.added_at)}</td>
-                      <td>{SOURCE[d.source] ?? d.source}</td>
-                      <td>
-                        <button type="button" class="btn btn-small" aria-label={`Remove ${d.phone}`} onClick={() => setRemoving(d)}>
-                          Remove
-                        </button>
-                      </td>
+          <PagedList paged={list} items={(d) => d.items} loading="Loading the list…" empty={<p class="muted">The list is empty.</p>}>
+            {(items) => (
+              <div class="table-wrap" tabIndex={0}>
+                <table class="table" aria-label="Do-not-call numbers">
+                  <thead>
+                    <tr>
+                      <th scope="col">Phone</th>
+                      <th scope="col">Added</th>
+                      <th scope="col">How</th>
+                      <th scope="col">
+                        <span class="visually-hidden">Actions</span>
+                      </th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-          <nav class="pager" aria-label="Pages">
-            <button type="button" class="btn" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous
-            </button>
-            <button type="button" class="btn" disabled={!data?.next_cursor} onClick={() => data?.next_cursor && setCursors([...cursors, data.next_cursor])}>
-              Next
-            </button>
-          </nav>
+                  </thead>
+                  <tbody>
+                    {items.map((d) => (
+                      <tr key={d.phone} data-phone={d.phone}>
+                        <td class="mono">{d.phone}</td>
+                        <td>{fmtDate(d.added_at)}</td>
+                        <td>{SOURCE[d.source] ?? d.source}</td>
+                        <td>
+                          <button type="button" class="btn btn-small" aria-label={`Remove ${d.phone}`} onClick={() => setRemoving(d)}>
+                            Remove
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </PagedList>
         </div>
         <div>
           <form class="card" onSubmit={add} noValidate>
