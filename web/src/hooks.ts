@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
-/** Load data; `reload()` fetches again. Errors are kept, not thrown. */
+/** Load data; `reload()` fetches again and resolves to whether it succeeded. Errors are kept,
+ * not thrown. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const seq = useRef(0);
-  const reload = useCallback(async () => {
+  const reload = useCallback(async (): Promise<boolean> => {
     const mine = ++seq.current;
     setLoading(true);
     try {
@@ -15,8 +16,10 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
         setData(d);
         setError(null);
       }
+      return true;
     } catch (e) {
       if (mine === seq.current) setError(e);
+      return false;
     } finally {
       if (mine === seq.current) setLoading(false);
     }
@@ -30,8 +33,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
 
 /**
  * Call `tick` every `everyMs` while `enabled`, one call at a time (the next is scheduled only
- * after the previous finished), never while the tab is hidden, and slower after errors (up to
- * 4x). This is what keeps an open dashboard from hammering the API.
+ * after the previous finished), never while the tab is hidden, and slower after errors: a tick
+ * that throws or resolves to `false` (a failed `useLoad` reload) doubles the wait, up to 4x.
+ * This is what keeps an open dashboard from hammering the API.
  */
 export function usePolling(tick: () => Promise<unknown>, everyMs: number, enabled: boolean) {
   const tickRef = useRef(tick);
@@ -49,7 +53,7 @@ export function usePolling(tick: () => Promise<unknown>, everyMs: number, enable
       if (stopped) return;
       if (document.visibilityState === "hidden") return schedule();
       try {
-        await tickRef.current();
+        if ((await tickRef.current()) === false) throw new Error("tick failed");
         failures = 0;
       } catch {
         failures++;

@@ -19,8 +19,9 @@ export function CampaignDetail({ id }: { id: string }) {
   const [tick, setTick] = useState(0);
   usePolling(
     async () => {
-      await reload();
+      const fresh = await reload();
       setTick((t) => t + 1);
+      return fresh;
     },
     5000,
     live,

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { apiAs, daytime, launchBrowser, seriousA11yViolations, startDev, tempFiles, uniqueUser, until, withPage } from "./harness.mjs";
-import { openCreate } from "./helpers.mjs";
+import { createThroughApi, openCreate } from "./helpers.mjs";
 
 let dev, chrome, files, owner, ownerCampaign;
 before(async () => {
@@ -13,13 +13,8 @@ before(async () => {
   // A campaign of another user, with contacts that were called.
   owner = uniqueUser("owner");
   const api = await apiAs(dev, owner);
-  const agent = await api.post("/agents", { name: "Owner's agent", prompt_text: "p" });
   const day = daytime();
-  const fd = new FormData();
-  fd.append("file", new Blob([`phone,name,company\n${day.number(80)},Ann,Acme\n${day.number(81)},Bob,Initech\n`]), "c.csv");
-  fd.append("settings", JSON.stringify({ name: "Owner's campaign", agent_id: agent.id, timezone: day.zone, pacing: { delay_seconds: 0 } }));
-  const res = await fetch(`${dev.url}/campaigns/create`, { method: "POST", headers: { Authorization: `Bearer ${api.token}` }, body: fd });
-  ownerCampaign = (await res.json()).campaign_id;
+  ownerCampaign = await createThroughApi(dev, api, { name: "Owner's campaign", csv: `phone,name,company\n${day.number(80)},Ann,Acme\n${day.number(81)},Bob,Initech\n`, zone: day.zone });
   await api.post(`/campaigns/${ownerCampaign}/start`);
   await until("the owner's campaign to complete", async () => (await api.get(`/campaigns/${ownerCampaign}`)).state === "completed", 120_000);
 });
@@ -78,9 +73,21 @@ test("axe-core finds no serious or critical violation on any page, dialogs inclu
   await page.getByRole("button", { name: "Create campaign" }).click();
   await page.locator("#f-pacing-error").waitFor();
   await assertAccessible(page, "create form with preview and a field error");
+  await (await apiAs(dev, owner)).post("/dnc", { phone: day.number(91) });
   await page.goto(`${dev.url}/?user=${owner}#/dnc`);
   await page.getByRole("heading", { level: 1, name: "Do not call" }).waitFor();
+  await page.locator("table[aria-label='Do-not-call numbers'] tbody tr").first().waitFor();
   await assertAccessible(page, "do not call");
+  await page.getByRole("button", { name: `Remove ${day.number(91)}` }).click();
+  await page.getByRole("dialog", { name: "Remove from the list?" }).waitFor();
+  await assertAccessible(page, "do not call: remove dialog");
+  await page.getByRole("button", { name: "Keep it" }).click();
+  await page.goto(`${dev.url}/?user=${owner}#/nowhere`);
+  await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+  await assertAccessible(page, "page not found");
+  await page.goto(`${dev.url}/?user=${uniqueUser("empty")}#/`);
+  await page.getByText("No campaigns yet.").waitFor();
+  await assertAccessible(page, "campaigns, empty");
   await page.close();
 });
 
@@ -149,4 +156,15 @@ test("the page runs under a Content-Security-Policy that refuses inline scripts 
   assert.deepEqual(ran, { inline: false, fetched: false });
   await until("the refusals to be reported", async () => refused.length >= 2, 10_000);
   await page.close();
+});
+
+test("the README's URL as printed (no ?user): signed in as the local user alice, ready to create", async () => {
+  const context = await chrome.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${dev.url}/`);
+  await page.getByRole("heading", { level: 1, name: "Campaigns" }).waitFor();
+  assert.equal(await page.getByTestId("user").textContent(), "alice (local)");
+  await page.getByRole("link", { name: "New campaign" }).first().click();
+  await page.getByRole("heading", { level: 1, name: "New campaign" }).waitFor();
+  await context.close();
 });

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { apiAs, daytime, launchBrowser, night, seriousA11yViolations, sim, startDev, tempFiles, until, withPage } from "./harness.mjs";
-import { badge, callsTo, createThroughUi } from "./helpers.mjs";
+import { badge, callsTo, createThroughUi, oneQuickRetry } from "./helpers.mjs";
 
 let dev, chrome, files;
 before(async () => {
@@ -42,10 +42,7 @@ test("the attempts dialog shows why each call was allowed: local time per zone w
       zone: day.zone,
       expectFound: 2,
       pacing: "0",
-      extra: async (p) => {
-        await p.getByLabel("Retries per contact").fill("1");
-        await p.getByLabel("Wait before each retry (hours)").fill("0.0003");
-      },
+      extra: oneQuickRetry,
     });
     await page.getByRole("button", { name: "Start" }).click();
     await until("the campaign to complete", async () => (await badge(page)) === "completed", 180_000);

@@ -208,10 +208,9 @@ export function uniqueUser(prefix) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-/** Run `body` with a page signed in as a new user; on failure keep a screenshot and the page's
- * text in web/test-results/ (and say where). */
-export async function withPage(chrome, dev, userPrefix, body, viewport) {
-  const user = uniqueUser(userPrefix);
+/** Run `body` with a page signed in as a new user (or as `user`); on failure keep a screenshot
+ * and the page's text in web/test-results/ (and say where). */
+export async function withPage(chrome, dev, userPrefix, body, viewport, user = uniqueUser(userPrefix)) {
   const { page, context, errors } = await openAs(chrome.browser, dev, user, viewport);
   try {
     await body({ page, user, errors });

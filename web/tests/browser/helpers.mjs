@@ -36,19 +36,33 @@ export async function createThroughUi(page, { file, name, zone, pacing = "1", ex
   return id;
 }
 
+/** The create form's retry fields for a test: one retry, about a second after the first call
+ * (0.0003 h), so a no-answer is retried while the test waits. An `extra` for createThroughUi. */
+export async function oneQuickRetry(page) {
+  await page.getByLabel("Retries per contact").fill("1");
+  await page.getByLabel("Wait before each retry (hours)").fill("0.0003");
+}
+
 export async function badge(page) {
   return (await page.locator(".detail-head .badge").textContent())?.trim();
 }
 
-/** A campaign created and run through the API (a control: it proves the dialer kept running). */
-export async function runThroughApi(dev, api, { numbers, zone, name = "control" }) {
-  const agent = await api.post("/agents", { name: `${name} agent`, prompt_text: "p" });
+/** A campaign created through the API (multipart POST /campaigns/create) from a file of
+ * `numbers` (or the file's text `csv`), with an agent of its own unless `agentId` is given;
+ * `settings` are added to the defaults (pacing 0). Returns the campaign id. */
+export async function createThroughApi(dev, api, { name, numbers, csv, zone, agentId, settings = {} }) {
+  const agent = agentId ?? (await api.post("/agents", { name: `${name} agent`, prompt_text: "p" })).id;
   const fd = new FormData();
-  fd.append("file", new Blob([`phone\n${numbers.join("\n")}\n`]), "control.csv");
-  fd.append("settings", JSON.stringify({ name, agent_id: agent.id, timezone: zone, pacing: { delay_seconds: 0 }, max_concurrent_calls: 2 }));
+  fd.append("file", new Blob([csv ?? `phone\n${numbers.join("\n")}\n`]), `${name}.csv`);
+  fd.append("settings", JSON.stringify({ name, agent_id: agent, timezone: zone, pacing: { delay_seconds: 0 }, ...settings }));
   const res = await fetch(`${dev.url}/campaigns/create`, { method: "POST", headers: { Authorization: `Bearer ${api.token}` }, body: fd });
   assert.equal(res.status, 201, await res.clone().text());
-  const { campaign_id: id } = await res.json();
+  return (await res.json()).campaign_id;
+}
+
+/** A campaign created and run through the API (a control: it proves the dialer kept running). */
+export async function runThroughApi(dev, api, { numbers, zone, name = "control" }) {
+  const id = await createThroughApi(dev, api, { name, numbers, zone, settings: { max_concurrent_calls: 2 } });
   await api.post(`/campaigns/${id}/start`);
   await until(`the control campaign ${name} to complete`, async () => (await api.get(`/campaigns/${id}`)).state === "completed", 120_000);
   return id;
