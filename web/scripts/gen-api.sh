@@ -17,7 +17,8 @@ if $check; then
     out="$(mktemp -d)"
     trap 'rm -rf "$out"' EXIT
 fi
-"$(bash scripts/campaigns-bin.sh)" openapi >"$out/openapi.json"
+# CAMPAIGNS_BIN: a `campaigns` binary already built (scripts/test.sh passes the one it built).
+"${CAMPAIGNS_BIN:-$(bash scripts/campaigns-bin.sh)}" openapi >"$out/openapi.json"
 npx --no-install openapi-typescript "$out/openapi.json" -o "$out/schema.d.ts" >/dev/null 2>&1 || {
     npx --no-install openapi-typescript "$out/openapi.json" -o "$out/schema.d.ts"
     exit 1

@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { apiAs, daytime, launchBrowser, sim, startDev, tempFiles, uniqueUser, until, withPage } from "./harness.mjs";
-import { badge, callsTo, createThroughUi, runThroughApi } from "./helpers.mjs";
+import { badge, callsTo, createThroughUi, oneQuickRetry, runThroughApi } from "./helpers.mjs";
 
 let dev, chrome, files;
 before(async () => {
@@ -86,6 +86,8 @@ test("pause stops new calls, resume finishes; pacing spaces the calls", async ()
     const csv = files.write("pause.csv", `phone,name\n${nums.map((n, i) => `${n},P${i}`).join("\n")}\n`);
     const id = await createThroughUi(page, { file: csv, name: "Pause me", zone: day.zone, expectFound: 6, pacing: "2" });
     await page.getByRole("button", { name: "Start" }).click();
+    // Start: pending, then running once the dialer picks it up (the page follows by itself).
+    await until("the badge to say running", async () => (await badge(page)) === "running", 60_000);
     const api = await apiAs(dev, user);
     await until("two calls to have been placed", async () => (await api.get(`/campaigns/${id}`)).stats.calls_placed >= 2, 120_000);
     await page.getByRole("button", { name: "Pause" }).click();
@@ -115,22 +117,19 @@ test("pause stops new calls, resume finishes; pacing spaces the calls", async ()
   });
 });
 
-test("retries: a no-answer is retried after the backoff and then completes; attempts show in the contact's history", async () => {
-  await withPage(chrome, dev, "retry", async ({ page, errors }) => {
+test("retries: a no-answer is retried after the backoff and then completes; attempts show in the contact's history; the page's stats cards, charts and agent", async () => {
+  await withPage(chrome, dev, "retry", async ({ page, user, errors }) => {
     const day = daytime();
     const [flaky, busy, fine] = [40, 41, 42].map(day.number);
     await sim.script(dev, { default: { outcome: "completed" }, [flaky]: [{ outcome: "no-answer", ring: 2 }, { outcome: "completed", duration: 12 }], [busy]: { outcome: "busy" } });
     const csv = files.write("retry.csv", `phone,name\n${flaky},Flaky\n${busy},Busy\n${fine},Fine\n`);
-    await createThroughUi(page, {
+    const id = await createThroughUi(page, {
       file: csv,
       name: "Retries",
       zone: day.zone,
       expectFound: 3,
       pacing: "0",
-      extra: async (p) => {
-        await p.getByLabel("Retries per contact").fill("1");
-        await p.getByLabel("Wait before each retry (hours)").fill("0.0003");
-      },
+      extra: oneQuickRetry,
     });
     await page.getByRole("button", { name: "Start" }).click();
     await until("the campaign to complete", async () => (await badge(page)) === "completed", 180_000);
@@ -139,6 +138,31 @@ test("retries: a no-answer is retried after the backoff and then completes; atte
     assert.equal(await row(flaky).locator(".chip").textContent(), "completed");
     assert.equal(await row(flaky).locator("td").nth(4).textContent(), "2");
     assert.equal(await row(busy).locator("td").nth(4).textContent(), "2", "busy: the first call and one retry");
+    // The stats cards and the two charts say what the API says: 3 contacts, 2 completed, 1
+    // failed, 5 calls (Flaky and Busy twice each).
+    const c = await (await apiAs(dev, user)).get(`/campaigns/${id}`);
+    assert.equal(c.stats.calls_placed, 5);
+    const pct = (f) => `${Math.round(f * 1000) / 10}%`;
+    const dur = (x) => (Math.round(x) < 60 ? `${Math.round(x)} s` : `${Math.floor(Math.round(x) / 60)} min ${Math.round(x) % 60} s`);
+    const cards = await page.locator("dl[aria-label=Statistics] .stat").evaluateAll((ds) => ds.map((d) => [d.querySelector("dt").textContent, d.querySelector("dd").textContent]));
+    assert.deepEqual(cards, [
+      ["Total contacts", "3"],
+      ["Completed", "2"],
+      ["Failed", "1"],
+      ["Success rate", pct(c.stats.success_rate)],
+      ["Avg duration", dur(c.stats.average_duration_seconds)],
+      ["Calls placed", "5"],
+    ]);
+    assert.equal(pct(c.stats.success_rate), "66.7%");
+    const outcomes = page.getByRole("img", { name: /^Contacts by state:/ });
+    assert.equal(await outcomes.getAttribute("aria-label"), "Contacts by state: Completed 2, Failed 1, Skipped 0, Retrying 0, Calling 0, Pending 0");
+    assert.equal(await outcomes.locator("rect.fill-completed").getAttribute("width"), String((2 / 3) * 100));
+    const overTime = page.getByRole("img", { name: /^Calls over time:/ });
+    await until("the calls-over-time chart to count every call", async () => /^Calls over time: 5 calls between/.test(await overTime.getAttribute("aria-label")));
+    assert.equal(await overTime.locator("rect").count(), 24);
+    // The agent snapshot beside the settings (the agent createThroughUi made inline).
+    const agent = page.getByRole("region", { name: "Agent" });
+    assert.match(await agent.innerText(), /Agent Retries[\s\S]*You are Agent Retries\. Be brief\./);
     await row(flaky).getByRole("button").click();
     const attempts = page.getByRole("table", { name: "Attempts" });
     await attempts.waitFor();

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { apiAs, daytime, launchBrowser, startDev, tempFiles, until, withPage } from "./harness.mjs";
 import { openCreate } from "./helpers.mjs";
+import { xlsx } from "./xlsx.mjs";
 
 const INLINE_CAP = 16 * 1024;
 let dev, chrome, files;
@@ -76,7 +77,7 @@ test("the column override: picking another phone and name column changes the pre
   });
 });
 
-test("an API field error appears next to its field (pacing over 3600 s), and the form can be fixed", async () => {
+test("the pacing slider (5-60 s) and its number field (0-3600); an API field error appears next to its field (pacing over 3600 s), and the form can be fixed", async () => {
   await withPage(chrome, dev, "fielderr", async ({ page, errors }) => {
     const day = daytime();
     await openCreate(page);
@@ -90,8 +91,19 @@ test("an API field error appears next to its field (pacing over 3600 s), and the
     assert.match(await fieldError.textContent(), /3600|delay/i);
     assert.equal(await page.locator("#f-pacing").getAttribute("aria-invalid"), "true");
     assert.match(await page.locator("#f-pacing").getAttribute("aria-describedby"), /f-pacing-error/);
-    // A typed value the slider does not reach is fine.
+    // The slider covers 5-60 s and moves the number; a typed number outside it pins the slider
+    // to its end; a typed value the slider does not reach is fine.
+    const slider = page.getByRole("slider", { name: /Seconds between calls/ });
+    assert.deepEqual([await slider.getAttribute("min"), await slider.getAttribute("max")], ["5", "60"]);
+    await slider.fill("42");
+    assert.equal(await page.locator("#f-pacing").inputValue(), "42");
+    await slider.focus();
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.locator("#f-pacing").inputValue(), "43");
+    await page.locator("#f-pacing").fill("0");
+    assert.equal(await slider.inputValue(), "5");
     await page.locator("#f-pacing").fill("90");
+    assert.equal(await slider.inputValue(), "60");
     await page.getByRole("button", { name: "Create campaign" }).click();
     await page.locator("section[data-campaign-id]").waitFor();
     await page.getByText("90 s between calls").waitFor();
@@ -99,7 +111,7 @@ test("an API field error appears next to its field (pacing over 3600 s), and the
   });
 });
 
-test("a file over the inline cap goes to storage through the presigned upload, with upload and import progress", async () => {
+test("a file over the inline cap goes to storage through the presigned upload, with upload and import progress; the contacts table pages", async () => {
   await withPage(chrome, dev, "bigfile", async ({ page, user, errors }) => {
     const day = daytime();
     const n = 800;
@@ -111,16 +123,46 @@ test("a file over the inline cap goes to storage through the presigned upload, w
     await page.getByRole("heading", { name: "Preview (first part of the file)" }).waitFor();
     await page.getByLabel("Time zone").fill(day.zone);
     await page.getByLabel("Name (optional)").fill("Big file");
-    const sawProgress = page.locator("#upload-progress, #import-progress").first().waitFor({ timeout: 60_000 }).then(() => true);
+    // The upload throttled to 32 KB/s (Chromium's network emulation), so that its progress has
+    // time to show; every value the two progress bars take is recorded as the page draws it.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 32 * 1024 });
+    await page.evaluate(() => {
+      const seen = (window.__progress = { upload: [], import: [] });
+      new MutationObserver(() => {
+        const up = document.getElementById("upload-progress");
+        if (up && seen.upload.at(-1) !== up.value) seen.upload.push(up.value);
+        const im = document.getElementById("import-progress");
+        if (im) seen.import.push(im.closest("[role=status]")?.textContent ?? "");
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
     await page.getByRole("button", { name: "Create campaign" }).click();
-    assert.ok(await sawProgress, "an upload or import progress bar was shown");
     await page.getByRole("heading", { level: 1, name: "Big file" }).waitFor({ timeout: 120_000 });
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
     const api = await apiAs(dev, user);
-    await until("the import to finish", async () => (await api.get(`/campaigns/${id}`)).import.state === "imported", 120_000);
+    // The create page followed the import to its end before opening the campaign.
     const c = await api.get(`/campaigns/${id}`);
+    assert.equal(c.import.state, "imported");
     assert.equal(c.stats.total, n);
+    const seen = await page.evaluate(() => window.__progress);
+    assert.ok(seen.upload.some((v) => v > 0 && v < 100), `the upload bar moved through intermediate values: ${JSON.stringify(seen.upload)}`);
+    assert.equal(seen.upload.at(-1), 100, JSON.stringify(seen.upload));
+    assert.ok(seen.import.some((t) => /Importing contacts/.test(t)), `the import's progress showed: ${JSON.stringify(seen.import.slice(-3))}`);
     await until("the page to show every contact", async () => /\/800 \(0%\)/.test(await page.locator(".detail-head .progress-text").textContent()), 60_000);
+    // The contacts table pages through them, 25 at a time.
+    const phones = () => page.locator("table.contacts tbody tr[data-phone]").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-phone")));
+    const pager = page.getByRole("navigation", { name: "Contact pages" });
+    await until("the first page of contacts", async () => (await phones()).length === 25);
+    const first = await phones();
+    await pager.getByRole("button", { name: "Next" }).click();
+    await pager.getByText("Page 2").waitFor();
+    await until("the second page", async () => (await phones()).length === 25 && !(await phones()).includes(first[0]));
+    assert.equal(new Set([...first, ...(await phones())]).size, 50, "two pages, fifty different contacts");
+    await pager.getByRole("button", { name: "Previous" }).click();
+    await until("the first page again", async () => JSON.stringify(await phones()) === JSON.stringify(first));
+    assert.ok(await pager.getByRole("button", { name: "Previous" }).isDisabled());
     assert.deepEqual(errors, []);
     // Deleting the campaign removes its file from the (shared) upload bucket too.
     await api.del(`/campaigns/${id}`);
@@ -153,12 +195,15 @@ test("a start time is read in the campaign's time zone, and a campaign started b
   });
 });
 
-test("spreadsheets: an ODS and an XLS file are previewed and imported like a CSV", async () => {
+test("spreadsheets: an XLSX, an ODS and an XLS file are previewed and imported like a CSV", async () => {
   await withPage(chrome, dev, "sheets", async ({ page, user, errors }) => {
     const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "tests", "fixtures");
-    for (const name of ["contacts.ods", "contacts.xls"]) {
+    // The XLSX is made here, shaped like the ODS and XLS fixtures: two good rows, one bad.
+    const day = daytime();
+    const book = files.write("contacts.xlsx", xlsx([["Name", "Mobile", "Company"], ["Ann Lee", day.number(78), "Acme"], ["Bob Stone", "not a number", "Initech"], ["Cy Twombly", day.number(79), "Globex"]]));
+    for (const [name, path] of [["contacts.xlsx", book], ["contacts.ods", join(fixtures, "contacts.ods")], ["contacts.xls", join(fixtures, "contacts.xls")]]) {
       await openCreate(page);
-      await page.locator("#f-file").setInputFiles(join(fixtures, name));
+      await page.locator("#f-file").setInputFiles(path);
       await until(`the preview of ${name}`, async () => (await page.getByTestId("pv-imported").textContent()) === "2", 60_000);
       assert.equal(await page.getByTestId("pv-invalid").textContent(), "1");
       assert.match(await page.getByTestId("preview").textContent(), /Phone column: Mobile; name column: Name/);
@@ -169,12 +214,16 @@ test("spreadsheets: an ODS and an XLS file are previewed and imported like a CSV
       const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
       const c = await (await apiAs(dev, user)).get(`/campaigns/${id}`);
       assert.equal(c.stats.total, 2, name);
+      if (path === book) {
+        const contacts = (await (await apiAs(dev, user)).get(`/campaigns/${id}/contacts`)).contacts;
+        assert.deepEqual(contacts.map((x) => [x.phone, x.name, x.metadata.company]).sort(), [[day.number(78), "Ann Lee", "Acme"], [day.number(79), "Cy Twombly", "Globex"]].sort());
+      }
     }
     assert.deepEqual(errors, []);
   });
 });
 
-test("per-contact rules: the contacts' hours (an early start is refused beside its field), blocked dates, frequency cap", async () => {
+test("per-contact rules: the contacts' hours (an early start is refused beside its field), blocked dates, frequency cap; retry policy and calls at once", async () => {
   await withPage(chrome, dev, "rules", async ({ page, user, errors }) => {
     const day = daytime();
     await openCreate(page);
@@ -191,6 +240,12 @@ test("per-contact rules: the contacts' hours (an early start is refused beside i
     await page.locator("#f-cap").fill("2");
     await page.locator("#f-cap7").fill("5");
     await page.locator("#f-unknowntz").selectOption("skip");
+    // The retry policy and the calls at once.
+    await page.getByLabel("Retries per contact").fill("2");
+    await page.getByLabel("Wait before each retry (hours)").fill("0.5, 2");
+    await page.getByLabel("failed", { exact: true }).uncheck();
+    await page.getByLabel("canceled", { exact: true }).check();
+    await page.getByLabel("Calls at once").fill("3");
     await page.getByRole("button", { name: "Create campaign" }).click();
     await page.getByRole("heading", { level: 1, name: "Rules" }).waitFor();
     const id = await page.locator("section[data-campaign-id]").getAttribute("data-campaign-id");
@@ -200,7 +255,10 @@ test("per-contact rules: the contacts' hours (an early start is refused beside i
     assert.equal(s.frequency_cap.per_24h, 2);
     assert.equal(s.frequency_cap.per_7_days, 5);
     assert.equal(s.unknown_timezone, "skip");
+    assert.deepEqual(s.retry_policy, { max_retries: 2, backoff_hours: [0.5, 2], retryable_outcomes: ["no-answer", "busy", "canceled"] });
+    assert.equal(s.max_concurrent_calls, 3);
     await page.getByText("09:00–18:00 their time").waitFor();
+    await page.getByText("2 after 0.5, 2 h, on no-answer, busy, canceled").waitFor();
     assert.deepEqual(errors, []);
   });
 });

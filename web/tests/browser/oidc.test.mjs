@@ -22,6 +22,8 @@ let dev, chrome, provider, providerUrl;
 const seen = { authorize: [], token: [] };
 const codes = new Map();
 const SUB = `oidc-${Date.now().toString(36)}`;
+/** Send the browser back with another state than it sent (a forged or crossed login response). */
+let tamperState = false;
 
 before(async () => {
   dev = await startDev();
@@ -35,7 +37,8 @@ before(async () => {
       seen.authorize.push(q);
       const code = b64url(randomBytes(16));
       codes.set(code, q);
-      res.writeHead(302, { Location: `${q.redirect_uri}?code=${code}&state=${encodeURIComponent(q.state)}` }).end();
+      const state = tamperState ? `${q.state}x` : q.state;
+      res.writeHead(302, { Location: `${q.redirect_uri}?code=${code}&state=${encodeURIComponent(state)}` }).end();
       return;
     }
     if (url.pathname === "/token" && req.method === "POST") {
@@ -97,5 +100,26 @@ test("sign-in with authorization code + PKCE: redirect, code exchange with the v
   await page.reload();
   await page.getByRole("heading", { level: 1, name: "Agents" }).waitFor();
   assert.equal(seen.authorize.length, 1);
+  await context.close();
+});
+
+test("a login response whose state is not the one this tab sent is refused: no code exchange, no token", async () => {
+  const context = await chrome.browser.newContext();
+  const page = await context.newPage();
+  const config = {
+    api_base: "",
+    auth: { mode: "oidc", authorize_url: `${providerUrl}/authorize`, token_url: `${providerUrl}/token`, client_id: "dashboard-client", redirect_uri: `${dev.url}/` },
+  };
+  await page.route("**/config.json", (route) => route.fulfill({ json: config }));
+  const exchanges = seen.token.length;
+  tamperState = true;
+  try {
+    await page.goto(`${dev.url}/#/`);
+    await page.getByRole("alert").filter({ hasText: "sign-in failed: the login response does not match this tab" }).waitFor();
+  } finally {
+    tamperState = false;
+  }
+  assert.equal(seen.token.length, exchanges, "the code was not exchanged");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("campaigns.token")), null);
   await context.close();
 });
