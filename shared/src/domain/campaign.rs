@@ -293,4 +293,65 @@ mod tests {
         assert_eq!(s.progress_percent, 60.0);
         assert_eq!(c.open(), 4);
     }
+
+    #[test]
+    fn no_rate_or_mean_before_anything_finished() {
+        // Only skipped contacts and no answered call: nothing to divide by.
+        let c = Counters { total: 3, pending: 2, skipped: 1, ..Counters::default() };
+        let t = CallTotals { calls_placed: 2, ..CallTotals::default() };
+        let s = Stats::from_parts(&c, &t);
+        assert_eq!(s.success_rate, None);
+        assert_eq!(s.average_duration_seconds, None);
+        let empty = Stats::from_parts(&Counters::default(), &CallTotals::default());
+        assert_eq!((empty.success_rate, empty.average_duration_seconds, empty.progress_percent), (None, None, 0.0));
+    }
+
+    #[test]
+    fn the_tick_watches_pending_running_and_paused_and_nothing_leaves_completed_or_failed() {
+        use CampaignState::*;
+        let active: Vec<_> = CampaignState::ALL.into_iter().filter(|s| s.is_active()).collect();
+        assert_eq!(active, vec![Pending, Running, Paused]);
+        let terminal: Vec<_> = CampaignState::ALL.into_iter().filter(|s| s.is_terminal()).collect();
+        assert_eq!(terminal, vec![Completed, Failed]);
+        for s in terminal {
+            for a in [Action::Start, Action::Pause, Action::Resume] {
+                assert!(!a.allowed_from().contains(&s), "{} from {}", a.as_str(), s.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn stored_names_are_the_serde_names() {
+        // Conditions written with `as_str` must match what the record stores through serde.
+        for s in CampaignState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        use ImportState::*;
+        for s in [AwaitingUpload, Importing, Imported, Failed] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        // Actions are named in errors the way the API's routes name them.
+        let names: Vec<_> = [Action::Start, Action::Pause, Action::Resume, Action::Delete].map(Action::as_str).into();
+        assert_eq!(names, vec!["start", "pause", "resume", "delete"]);
+    }
+
+    #[test]
+    fn a_campaign_is_due_at_its_start_time_and_not_a_moment_before() {
+        use chrono::TimeZone;
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let input = crate::domain::settings::SettingsInput {
+            agent_id: Some("a".into()),
+            scheduled_start_time: Some(start),
+            ..Default::default()
+        };
+        let settings = input.validate(start, false).unwrap();
+        let agent = AgentSnapshot { id: "a".into(), name: "A".into(), prompt_text: "p".into() };
+        let mut c = Campaign::new_draft("c1", "alice", settings, agent, ImportState::Imported, start);
+        assert!(!c.start_due(start - chrono::Duration::seconds(1)));
+        assert!(c.start_due(start));
+        assert!(c.start_due(start + chrono::Duration::hours(1)));
+        // No start time: due as soon as started.
+        c.settings.scheduled_start_time = None;
+        assert!(c.start_due(start - chrono::Duration::days(1)));
+    }
 }

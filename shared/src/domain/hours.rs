@@ -127,6 +127,18 @@ mod tests {
         assert_eq!(business_window(before, &h, ny()), Window::OpensAt(Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap()));
     }
 
+    /// The widest gap in the tz database: Samoa moved across the date line and skipped
+    /// 2011-12-30 whole. Any time that day is the first instant of the 31st (UTC+14).
+    #[test]
+    fn a_time_on_a_skipped_day_resolves_to_the_first_instant_after_it() {
+        let apia: Tz = "Pacific/Apia".parse().unwrap();
+        let skipped = NaiveDate::from_ymd_opt(2011, 12, 30).unwrap();
+        let after = Utc.with_ymd_and_hms(2011, 12, 30, 10, 0, 0).unwrap();
+        for (h, m) in [(0, 0), (9, 0), (23, 59)] {
+            assert_eq!(resolve(apia, skipped, NaiveTime::from_hms_opt(h, m, 0).unwrap()), after, "{h}:{m}");
+        }
+    }
+
     /// No allowed day (settings validation refuses it, but the function must not spin or
     /// panic): closed for a day, then asked again.
     #[test]

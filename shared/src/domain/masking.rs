@@ -157,4 +157,24 @@ mod tests {
         );
         assert_eq!(mask_phones_in("a+b 1+2 +12345"), "a+b 1+2 +12345");
     }
+
+    #[test]
+    fn a_plus_followed_by_anything_but_digits_is_raw_text() {
+        // A formatted number keeps only its tail, its country code hidden with the rest.
+        assert_eq!(mask_phone("+1 202 555 0123"), "***********0123");
+        assert_eq!(mask_phone("+44 7700-900123"), "***********0123");
+        assert_eq!(mask_phone("+"), "*");
+    }
+
+    #[test]
+    fn both_spellings_in_one_text_are_masked_whichever_comes_first() {
+        assert_eq!(
+            mask_phones_in("from +12025550101 to %2B442079460123"),
+            "from +1******0101 to %2B44******0123"
+        );
+        assert_eq!(
+            mask_phones_in("to=%2B442079460123 from=+12025550101"),
+            "to=%2B44******0123 from=+1******0101"
+        );
+    }
 }

@@ -436,6 +436,132 @@ mod tests {
         }
     }
 
+    /// The field an input is refused on, or `None` when it is accepted.
+    fn refused_on(input: SettingsInput) -> Option<String> {
+        input.validate(now(), true).err().map(|e| e.field.unwrap_or_default())
+    }
+
+    fn retry(max_retries: Option<i64>, backoff_hours: Option<Vec<f64>>) -> SettingsInput {
+        SettingsInput { retry_policy: Some(RetryPolicyInput { max_retries, backoff_hours, ..Default::default() }), ..base() }
+    }
+
+    #[test]
+    fn each_limit_holds_at_the_limit_and_refuses_one_past_it() {
+        let delay = |d: i64| SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(d) }), ..base() };
+        assert_eq!(refused_on(delay(0)), None);
+        assert_eq!(refused_on(delay(3600)), None);
+        assert_eq!(refused_on(delay(3601)).as_deref(), Some("pacing.delay_seconds"));
+        assert_eq!(refused_on(delay(-1)).as_deref(), Some("pacing.delay_seconds"));
+
+        let concurrent = |n: u32| SettingsInput { max_concurrent_calls: Some(n), ..base() };
+        assert_eq!(refused_on(concurrent(1)), None);
+        assert_eq!(refused_on(concurrent(50)), None);
+        assert_eq!(refused_on(concurrent(51)).as_deref(), Some("max_concurrent_calls"));
+        assert_eq!(refused_on(concurrent(0)).as_deref(), Some("max_concurrent_calls"));
+
+        let agent = |n: usize| SettingsInput { agent_id: Some("a".repeat(n)), ..base() };
+        assert_eq!(refused_on(agent(128)), None);
+        assert_eq!(refused_on(agent(129)).as_deref(), Some("agent_id"));
+        assert_eq!(refused_on(agent(0)).as_deref(), Some("agent_id"));
+
+        assert_eq!(refused_on(retry(Some(0), None)), None);
+        assert_eq!(refused_on(retry(Some(10), None)), None);
+        assert_eq!(refused_on(retry(Some(11), None)).as_deref(), Some("retry_policy.max_retries"));
+        assert_eq!(refused_on(retry(Some(-1), None)).as_deref(), Some("retry_policy.max_retries"));
+    }
+
+    #[test]
+    fn a_name_is_kept_up_to_200_characters_and_a_blank_one_gets_the_default() {
+        let named = |n: &str| SettingsInput { name: Some(n.to_string()), ..base() };
+        assert_eq!(named("  Spring renewals  ").validate(now(), true).unwrap().name, "Spring renewals");
+        // Characters, not bytes: 200 accented letters are 400 bytes.
+        let long = "é".repeat(200);
+        assert_eq!(named(&long).validate(now(), true).unwrap().name, long);
+        assert_eq!(refused_on(named(&"é".repeat(201))).as_deref(), Some("name"));
+        // 12:00 UTC is 07:00 in New York.
+        assert_eq!(named("   ").validate(now(), true).unwrap().name, "Campaign Mar 1, 2026 7:00 AM");
+    }
+
+    #[test]
+    fn column_overrides_are_kept_and_blank_ones_mean_detect() {
+        let input = SettingsInput { phone_column: Some("Mobile".into()), name_column: Some("Full name".into()), ..base() };
+        let s = input.validate(now(), true).unwrap();
+        assert_eq!(s.phone_column.as_deref(), Some("Mobile"));
+        assert_eq!(s.name_column.as_deref(), Some("Full name"));
+        let blank = SettingsInput { phone_column: Some(" ".into()), name_column: Some("".into()), ..base() };
+        let s = blank.validate(now(), true).unwrap();
+        assert_eq!((s.phone_column, s.name_column), (None, None));
+    }
+
+    #[test]
+    fn a_start_time_may_be_a_minute_old_on_create_and_any_age_once_stored() {
+        let at = |t: DateTime<Utc>| SettingsInput { scheduled_start_time: Some(t), ..base() };
+        assert_eq!(refused_on(at(now())), None);
+        assert_eq!(refused_on(at(now() - chrono::Duration::minutes(1))), None);
+        assert_eq!(
+            refused_on(at(now() - chrono::Duration::minutes(1) - chrono::Duration::seconds(1))).as_deref(),
+            Some("scheduled_start_time")
+        );
+        // A stored campaign re-validated after its start passed.
+        assert!(at(now() - chrono::Duration::days(3)).validate(now(), false).is_ok());
+    }
+
+    #[test]
+    fn a_region_that_is_not_two_letters_is_refused_as_such() {
+        let region = |r: &str| SettingsInput { default_region: Some(r.into()), ..base() };
+        assert_eq!(region(" gb ").validate(now(), true).unwrap().default_region, "GB");
+        for bad in ["USA", "U", "U1"] {
+            let e = region(bad).validate(now(), true).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("default_region"));
+            assert!(e.message.contains("two-letter"), "{bad}: {}", e.message);
+        }
+        let e = region("ZZ").validate(now(), true).unwrap_err();
+        assert!(e.message.contains("not a region"), "{}", e.message);
+    }
+
+    #[test]
+    fn retries_need_a_backoff_and_each_backoff_is_between_0_and_720_hours() {
+        assert_eq!(refused_on(retry(Some(0), Some(vec![]))), None);
+        assert_eq!(refused_on(retry(Some(1), Some(vec![]))).as_deref(), Some("retry_policy.backoff_hours"));
+        assert_eq!(refused_on(retry(Some(1), Some(vec![0.0, 720.0]))), None);
+        assert_eq!(refused_on(retry(Some(1), Some(vec![1.0, 720.5]))).as_deref(), Some("retry_policy.backoff_hours[1]"));
+        assert_eq!(refused_on(retry(Some(1), Some(vec![-0.5]))).as_deref(), Some("retry_policy.backoff_hours[0]"));
+        assert_eq!(refused_on(retry(Some(1), Some(vec![f64::INFINITY]))).as_deref(), Some("retry_policy.backoff_hours[0]"));
+        assert_eq!(MAX_BACKOFF_HOURS, 720.0);
+    }
+
+    #[test]
+    fn retryable_outcomes_are_kept_once_each_in_the_order_given() {
+        let input = SettingsInput {
+            retry_policy: Some(RetryPolicyInput {
+                retryable_outcomes: Some(vec!["busy".into(), "No-Answer".into(), "busy".into()]),
+                ..Default::default()
+            }),
+            ..base()
+        };
+        let s = input.validate(now(), true).unwrap();
+        assert_eq!(s.retry_policy.retryable_outcomes, vec![Outcome::Busy, Outcome::NoAnswer]);
+    }
+
+    #[test]
+    fn hh_mm_times_with_one_or_two_hour_digits_and_24_00_as_end_of_day() {
+        let t = |h, m, s| NaiveTime::from_hms_opt(h, m, s);
+        assert_eq!(parse_hhmm("09:30"), t(9, 30, 0));
+        assert_eq!(parse_hhmm("7:05"), t(7, 5, 0));
+        assert_eq!(parse_hhmm(" 23:59 "), t(23, 59, 0));
+        assert_eq!(parse_hhmm("24:00"), t(23, 59, 59));
+        assert_eq!(parse_hhmm("00:00"), t(0, 0, 0));
+        for bad in ["7:5", "07:5", "07:005", "123:00", "009:00", ":30", "24:01", "25:00", "12:60", "12", "", "9am"] {
+            assert_eq!(parse_hhmm(bad), None, "{bad:?}");
+        }
+        // Through the settings: business hours may end at midnight.
+        let input = SettingsInput {
+            business_hours: Some(BusinessHoursInput { end_time: Some("24:00".into()), ..Default::default() }),
+            ..base()
+        };
+        assert_eq!(input.validate(now(), true).unwrap().business_hours.end_time, t(23, 59, 59).unwrap());
+    }
+
     #[test]
     fn fractional_backoff_and_last_entry_repeats() {
         let p = RetryPolicy { max_retries: 5, backoff_hours: vec![0.5, 2.0], retryable_outcomes: vec![] };
