@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { apiAs, daytime, launchBrowser, openAs, startDev, tempFiles, until } from "../tests/browser/harness.mjs";
+import { createThroughApi } from "../tests/browser/helpers.mjs";
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "docs", "screenshots");
 mkdirSync(OUT, { recursive: true });
@@ -22,14 +23,16 @@ try {
   const make = async (name, n, { start = false, pause = false } = {}) => {
     const base = name.length * 20;
     const rows = Array.from({ length: n }, (_, i) => `${day.number(base + i)},Contact ${i + 1},Acme ${i % 3}`).join("\n");
-    const fd = new FormData();
-    fd.append("file", new Blob([`phone,name,company\n${rows}\n`]), `${name}.csv`);
-    fd.append("settings", JSON.stringify({ name, agent_id: agent.id, timezone: day.zone, pacing: { delay_seconds: 1 }, retry_policy: { max_retries: 1, backoff_hours: [0.0003] } }));
-    const res = await fetch(`${dev.url}/campaigns/create`, { method: "POST", headers: { Authorization: `Bearer ${api.token}` }, body: fd });
-    const c = await res.json();
-    if (start) await api.post(`/campaigns/${c.campaign_id}/start`);
-    if (pause) await api.post(`/campaigns/${c.campaign_id}/pause`);
-    return c.campaign_id;
+    const id = await createThroughApi(dev, api, {
+      name,
+      csv: `phone,name,company\n${rows}\n`,
+      zone: day.zone,
+      agentId: agent.id,
+      settings: { pacing: { delay_seconds: 1 }, retry_policy: { max_retries: 1, backoff_hours: [0.0003] } },
+    });
+    if (start) await api.post(`/campaigns/${id}/start`);
+    if (pause) await api.post(`/campaigns/${id}/pause`);
+    return id;
   };
   await fetch(`${dev.sim}/sim/script`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ default: { outcome: "completed", duration: 40 }, [day.number("March renewals".length * 20 + 1)]: { outcome: "busy" }, [day.number("March renewals".length * 20 + 2)]: [{ outcome: "no-answer" }, { outcome: "completed", duration: 25 }] }) });
   const done = await make("March renewals", 6, { start: true });
