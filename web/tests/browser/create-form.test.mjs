@@ -107,6 +107,8 @@ test("the pacing slider (5-60 s) and its number field (0-3600); an API field err
     await page.getByRole("button", { name: "Create campaign" }).click();
     await page.locator("section[data-campaign-id]").waitFor();
     await page.getByText("90 s between calls").waitFor();
+    // No name given: the campaign is named after its creation date, as in the summary's cards.
+    await page.getByRole("heading", { level: 1, name: /^Campaign [A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2} [AP]M$/ }).waitFor();
     assert.deepEqual(errors, []);
   });
 });
