@@ -384,3 +384,46 @@ fn pages_and_filters() {
         (1, 1, 1)
     );
 }
+
+#[test]
+fn a_retry_due_before_a_later_contact_is_called_before_it() {
+    // The queue is read in due order: the first contact's retry (an hour after its first call)
+    // comes before a contact that is only due in five hours.
+    let day = utc(2026, 1, 14, 14, 0); // 09:00 in New York
+    let s = settings(SettingsInput {
+        timezone: Some("America/New_York".into()),
+        pacing: Some(PacingInput {
+            delay_seconds: Some(0),
+        }),
+        retry_policy: Some(RetryPolicyInput {
+            max_retries: Some(1),
+            backoff_hours: Some(vec![1.0]),
+            retryable_outcomes: None,
+        }),
+        ..Default::default()
+    });
+    let later = SimContact {
+        state: ContactState::Retrying,
+        attempts: 1,
+        due: Some(day + Duration::hours(5)),
+        ..contact("+12025550102", &[])
+    };
+    let never = Assumptions {
+        answer_rate: 0.0,
+        ..Assumptions::new(day)
+    };
+    let sim = simulate(
+        &s,
+        &[contact("+12025550101", &[]), later],
+        &HashSet::new(),
+        &never,
+        all(),
+    );
+    let first: Vec<DateTime<Utc>> = sim.contacts[0].calls.iter().map(|k| k.at).collect();
+    assert_eq!(
+        first,
+        [day, day + Duration::hours(1) + Duration::seconds(30)]
+    );
+    let second: Vec<DateTime<Utc>> = sim.contacts[1].calls.iter().map(|k| k.at).collect();
+    assert_eq!(second, [day + Duration::hours(5)]);
+}
