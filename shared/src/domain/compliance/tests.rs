@@ -275,6 +275,33 @@ fn caps_count_a_rolling_window_and_states_tighten_them() {
     assert_eq!(e.decision, Decision::Wait(now + chrono::Duration::hours(1)));
 }
 
+/// A call counts while it is younger than the window: at exactly 24 hours (7 days) old it no
+/// longer does, as in the claim's condition (`#hN <= :cut24`, adapters/dynamodb/compliance.rs).
+#[test]
+fn a_call_exactly_a_window_old_no_longer_counts() {
+    let now = utc(2026, 1, 14, 18, 0);
+    let ago = |d: chrono::Duration| (now - d).timestamp_millis();
+    let day = chrono::Duration::hours(24);
+    let week = chrono::Duration::days(7);
+    let ms = chrono::Duration::milliseconds(1);
+    assert_eq!(cap_check(&[ago(day)], now, 1, None), Ok((0, 1)));
+    assert_eq!(cap_check(&[ago(day - ms)], now, 1, None), Err(now + ms));
+    assert_eq!(cap_check(&[ago(week)], now, 3, Some(1)), Ok((0, 0)));
+    assert_eq!(cap_check(&[ago(week - ms)], now, 3, Some(1)), Err(now + ms));
+}
+
+#[test]
+fn when_both_caps_hold_the_call_waits_for_the_later_release() {
+    let now = utc(2026, 1, 14, 18, 0);
+    let ago = |d: chrono::Duration| (now - d).timestamp_millis();
+    // One a day: free in 23 h. Two a week: free when the call of two days ago is 7 days old.
+    let h = [ago(chrono::Duration::hours(1)), ago(chrono::Duration::days(2))];
+    assert_eq!(cap_check(&h, now, 1, Some(2)), Err(now + chrono::Duration::days(5)));
+    // And the other way round: the week's cap releases first, the day's later.
+    let h = [ago(chrono::Duration::hours(1)), ago(chrono::Duration::days(6) + chrono::Duration::hours(23))];
+    assert_eq!(cap_check(&h, now, 1, Some(2)), Err(now + chrono::Duration::hours(23)));
+}
+
 #[test]
 fn the_do_not_call_list_skips() {
     let s = settings("America/New_York");
