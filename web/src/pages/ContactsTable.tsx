@@ -39,7 +39,9 @@ export function ContactsTable({ campaignId, refreshKey }: { campaignId: string; 
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          setQ(search.trim());
+          // The same search again: back to its first page, read afresh.
+          if (search.trim() === q) contacts.restart();
+          else setQ(search.trim());
         }}
       >
         <label for="contact-state">Status</label>
