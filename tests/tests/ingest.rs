@@ -131,3 +131,57 @@ async fn unprocessed_items_are_retried_until_every_contact_is_stored() {
     assert!(batches > 41 && batches <= 71, "BatchWriteItem requests: {batches}");
     eprintln!("requests for 1000 contacts with 30 partial batches: {:?}", counter.snapshot());
 }
+
+/// DynamoDB throttles a writer that asks more than a partition or the table takes; dynoxide
+/// never does. The injector answers every BatchWriteItem beyond 2 at the emulator at once with
+/// a ThrottlingException (a capacity, as requests in flight), and the writer, starting at 4,
+/// must come down, probe upwards again, and store every contact exactly once.
+#[tokio::test]
+async fn throttled_writes_lower_the_concurrency_and_every_contact_is_stored_once() {
+    let faults = FaultInjector::default();
+    let counter = RequestCounter::default();
+    let d = deps(Some(counter.clone()), Some(faults.clone())).await;
+    let c = draft(&d.repo).await;
+    let nums = numbers(2000);
+    let key = format!("uploads/tester/{}/big.csv", c.id);
+    d.blobs.put_bytes(&key, "text/csv", Bytes::from(format!("phone\n{}\n", nums.join("\n")))).await.expect("emulator");
+    let before = d.repo.write_concurrency();
+    faults.limit_in_flight("BatchWriteItem", 2);
+    counter.reset();
+    let out = ingest::handle(&d, s3_event(d.blobs.bucket(), &key)).await.expect("emulator");
+    faults.clear();
+    assert_eq!(out, vec!["imported 2000".to_string()]);
+
+    // Every contact once, in file order, nothing lost, counters true.
+    let contacts = d.repo.all_contacts(&c.id).await.expect("emulator");
+    assert_eq!(contacts.len(), 2000, "no contact lost");
+    let mut phones: Vec<&str> = contacts.iter().map(|x| x.phone.as_str()).collect();
+    phones.sort_unstable();
+    phones.dedup();
+    let mut want: Vec<&str> = nums.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(phones, want, "exactly the file's numbers");
+    let mut seqs: Vec<u64> = Vec::new();
+    for n in &nums {
+        seqs.push(d.repo.get_contact(&c.id, n).await.expect("read").expect("exists").seq);
+    }
+    assert_eq!(seqs, (0..2000).collect::<Vec<u64>>(), "each contact stored once, at its place in the file");
+    let after = d.repo.get_campaign(&c.id).await.expect("read").expect("exists");
+    assert_eq!(after.counters.total, 2000);
+    assert_eq!(after.counters, d.repo.recount(&c.id).await.expect("emulator"));
+
+    // The writer came down under the throttles and went up again, and saw every one of them.
+    let s = d.repo.write_concurrency();
+    eprintln!("write concurrency: before {before:?}");
+    eprintln!("after: limit {} peak {} lowest {} decreases {} increases {} throttles {} successes {}; injected {}; requests {:?}",
+        s.limit, s.peak, s.lowest, s.decreases, s.increases, s.throttles, s.successes, faults.injected(), counter.snapshot());
+    assert!(faults.injected() > 0, "the capacity throttled");
+    assert!(s.decreases > before.decreases, "a throttle cut the concurrency: {s:?}");
+    assert!(s.lowest <= 2, "the concurrency came down to the capacity: {s:?}");
+    assert!(s.fell_then_recovered(), "after the cut it probed upwards again: {:?}", s.history);
+    assert_eq!(s.throttles - before.throttles, faults.injected(), "every throttle reached the controller");
+    // Each throttled request was sent once more, nothing else: 80 batches of the file, 1 to
+    // delete the earlier import's contact, one resend per throttle.
+    let batches = counter.snapshot().get("BatchWriteItem").copied().unwrap_or(0);
+    assert_eq!(batches, 81 + faults.injected(), "BatchWriteItem requests");
+}

@@ -78,11 +78,28 @@ struct Rule {
     rate: Option<f64>,
 }
 
+/// A capacity: requests of `operation` beyond `capacity` in flight at once are throttled.
+#[derive(Debug, Clone)]
+struct Capacity {
+    operation: String,
+    capacity: usize,
+    in_flight: usize,
+}
+
 /// Injects faults into chosen operations, a chosen number of times.
 #[derive(Debug, Clone, Default)]
 pub struct FaultInjector {
     rules: Arc<Mutex<Vec<Rule>>>,
+    capacity: Arc<Mutex<Option<Capacity>>>,
     injected: Arc<Mutex<u64>>,
+}
+
+/// Marks an attempt that holds a place in the capacity until it ends.
+#[derive(Debug, Clone)]
+struct InFlight;
+
+impl aws_smithy_types::config_bag::Storable for InFlight {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 #[derive(Debug, Clone)]
@@ -104,9 +121,18 @@ impl FaultInjector {
         self.rules.lock().unwrap_or_else(|p| p.into_inner()).push(rule);
     }
 
-    /// Remove every rule.
+    /// Answer the operation's requests with a throttling error while `capacity` of them are
+    /// already in flight (at the emulator) at once, until `clear`: a table or partition that
+    /// takes so many requests and throttles the rest (by Little's law, requests in flight are
+    /// the throughput times the latency). An attempt cancelled mid-flight keeps its place.
+    pub fn limit_in_flight(&self, operation: &str, capacity: usize) {
+        *self.capacity.lock().unwrap_or_else(|p| p.into_inner()) = Some(Capacity { operation: operation.to_string(), capacity, in_flight: 0 });
+    }
+
+    /// Remove every rule and the capacity.
     pub fn clear(&self) {
         self.rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.capacity.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// How many faults were injected so far.
@@ -127,6 +153,25 @@ impl FaultInjector {
         *self.injected.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         Some(rule.fault.clone())
     }
+
+    /// `Some(Throttle)` when the capacity for `op` is full; otherwise takes a place in it
+    /// (`true` in the second field) when there is a capacity for `op`.
+    fn admit(&self, op: &str) -> (Option<Fault>, bool) {
+        let mut cap = self.capacity.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(c) = cap.as_mut().filter(|c| c.operation == op) else { return (None, false) };
+        if c.in_flight >= c.capacity {
+            *self.injected.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            return (Some(Fault::Throttle), false);
+        }
+        c.in_flight += 1;
+        (None, true)
+    }
+
+    fn leave(&self) {
+        if let Some(c) = self.capacity.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            c.in_flight = c.in_flight.saturating_sub(1);
+        }
+    }
 }
 
 fn body_json(bytes: Option<&[u8]>) -> Option<serde_json::Value> {
@@ -145,7 +190,18 @@ impl Intercept for FaultInjector {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let op = operation_name(cfg);
-        let Some(fault) = self.take(&op) else { return Ok(()) };
+        let fault = match self.take(&op) {
+            Some(f) => f,
+            None => match self.admit(&op) {
+                (Some(f), _) => f,
+                (None, placed) => {
+                    if placed {
+                        cfg.interceptor_state().store_put(InFlight);
+                    }
+                    return Ok(());
+                }
+            },
+        };
         let req = ctx.request_mut();
         match &fault {
             Fault::Throttle | Fault::TransactionConflict => {
@@ -202,6 +258,19 @@ impl Intercept for FaultInjector {
         *resp.status_mut() = aws_smithy_runtime_api::http::StatusCode::try_from(status).map_err(|e| BoxError::from(e.to_string()))?;
         resp.headers_mut().insert("content-length", body.len().to_string());
         *resp.body_mut() = aws_smithy_types::body::SdkBody::from(body);
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<InFlight>().is_some() {
+            cfg.interceptor_state().unset::<InFlight>();
+            self.leave();
+        }
         Ok(())
     }
 }

@@ -1,12 +1,15 @@
 //! Contact items: bulk writes for the import, listing for the API, recount for invariant 7.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use rand::Rng;
 
+use super::aimd::{AimdConfig, Ticket};
 use super::error::{RepoError, classify};
 use super::keys::*;
 use super::page::{encode_cursor, last_sort_key};
@@ -17,10 +20,23 @@ use contacts_parser::Contacts;
 
 /// DynamoDB's limit of items in one BatchWriteItem.
 pub const BATCH: usize = 25;
-/// BatchWriteItem requests in flight at once during an import.
-pub const IN_FLIGHT: usize = 4;
+/// BatchWriteItem requests in flight at once during an import: 4 to start with (the fixed
+/// number before the writer adapted), at most 32, at least 1, halved by a throttle.
+pub const WRITE_CONCURRENCY: AimdConfig = AimdConfig { initial: 4, min: 1, max: 32, decrease: 0.5 };
 /// Rounds of retrying UnprocessedItems before giving up on a batch.
 pub const MAX_ROUNDS: u32 = 12;
+
+/// How one BatchWriteItem ended.
+enum Sent {
+    Done,
+    /// DynamoDB left these items unprocessed (a throttle of part of the batch).
+    Unprocessed(Vec<WriteRequest>),
+    /// The whole batch was throttled.
+    Throttled(Vec<WriteRequest>),
+    /// The request did not get a verdict (connection, timeout, 5xx).
+    Transient(Vec<WriteRequest>),
+    Failed(RepoError),
+}
 
 /// What a bulk write did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -30,14 +46,6 @@ pub struct BulkStats {
     pub requests: u64,
     /// Items DynamoDB returned as unprocessed and that were retried.
     pub retried_items: u64,
-}
-
-impl BulkStats {
-    fn add(&mut self, o: BulkStats) {
-        self.items += o.items;
-        self.requests += o.requests;
-        self.retried_items += o.retried_items;
-    }
 }
 
 /// Exponential backoff with full jitter: 25 ms, 50 ms, ... capped at 2 s.
@@ -117,54 +125,80 @@ impl Repo {
         self.write_all(requests).await
     }
 
-    /// Send write requests in batches of 25 with `IN_FLIGHT` concurrency.
+    /// Send write requests in batches of 25, as many in flight as the concurrency controller
+    /// allows (`aimd`: one more per window of answers in full, half as many after a throttle).
+    /// Unprocessed items and throttled batches go again after a backoff (holding their slot),
+    /// at most `MAX_ROUNDS` times each; a batch that runs out of rounds fails the write loudly.
     pub async fn write_all(&self, requests: Vec<WriteRequest>) -> Result<BulkStats, RepoError> {
-        let chunks: Vec<Vec<WriteRequest>> = requests.chunks(BATCH).map(<[WriteRequest]>::to_vec).collect();
-        let results: Vec<BulkStats> = futures::stream::iter(chunks.into_iter().map(|c| self.write_batch(c)))
-            .buffer_unordered(IN_FLIGHT)
-            .try_collect()
-            .await?;
-        let mut total = BulkStats::default();
-        for r in results {
-            total.add(r);
+        let mut total = BulkStats { items: requests.len() as u64, ..Default::default() };
+        let mut queue: VecDeque<(Vec<WriteRequest>, u32)> = requests.chunks(BATCH).map(|c| (c.to_vec(), 0)).collect();
+        let mut running = FuturesUnordered::new();
+        loop {
+            let limit = self.writes().limit();
+            while running.len() < limit {
+                let Some((batch, round)) = queue.pop_front() else { break };
+                let ticket = self.writes().ticket();
+                running.push(self.send_batch(batch, round, ticket));
+            }
+            let Some((sent, round, ticket)) = running.next().await else { break };
+            total.requests += 1;
+            let again = match sent {
+                Sent::Done => {
+                    self.writes().success(ticket);
+                    continue;
+                }
+                Sent::Unprocessed(left) | Sent::Throttled(left) => {
+                    self.writes().throttled(ticket);
+                    total.retried_items += left.len() as u64;
+                    left
+                }
+                // Not a sign of load (a dropped connection, a 5xx): the same batch again.
+                Sent::Transient(batch) => batch,
+                Sent::Failed(e) => return Err(e),
+            };
+            if round + 1 >= MAX_ROUNDS {
+                return Err(RepoError::Throttled(format!("{} items still unprocessed after {MAX_ROUNDS} rounds", again.len())));
+            }
+            queue.push_front((again, round + 1));
         }
         Ok(total)
     }
 
-    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<BulkStats, RepoError> {
-        let mut stats = BulkStats { items: batch.len() as u64, ..Default::default() };
-        let mut pending = batch;
-        for round in 0..MAX_ROUNDS {
-            if round > 0 {
-                tokio::time::sleep(backoff(round)).await;
-            }
-            stats.requests += 1;
-            let result = self
-                .client
-                .batch_write_item()
-                .request_items(self.table.clone(), pending.clone())
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    let left = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
-                    if left.is_empty() {
-                        return Ok(stats);
-                    }
-                    stats.retried_items += left.len() as u64;
-                    pending = left;
-                }
-                Err(e) => {
-                    let e = classify(e);
-                    if !e.is_retryable() {
-                        return Err(e);
-                    }
-                    // Throttled as a whole: the same batch goes again after the backoff.
-                    stats.retried_items += pending.len() as u64;
-                }
-            }
+    fn writes(&self) -> std::sync::MutexGuard<'_, super::aimd::Aimd> {
+        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One BatchWriteItem (after the backoff of its round). The SDK's own retries are off for
+    /// it: a throttle must reach the controller at once, not after the SDK slept on it.
+    async fn send_batch(&self, batch: Vec<WriteRequest>, round: u32, ticket: Ticket) -> (Sent, u32, Ticket) {
+        if round > 0 {
+            tokio::time::sleep(backoff(round)).await;
         }
-        Err(RepoError::Throttled(format!("{} items still unprocessed after {MAX_ROUNDS} rounds", pending.len())))
+        let no_retries = aws_sdk_dynamodb::config::Builder::default().retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+        let result = self
+            .client
+            .batch_write_item()
+            .request_items(self.table.clone(), batch.clone())
+            .customize()
+            .config_override(no_retries)
+            .send()
+            .await;
+        let sent = match result {
+            Ok(out) => {
+                let left = out.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
+                if left.is_empty() { Sent::Done } else { Sent::Unprocessed(left) }
+            }
+            Err(e) if matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_))
+                || e.raw_response().is_some_and(|r| r.status().is_server_error()) =>
+            {
+                Sent::Transient(batch)
+            }
+            Err(e) => match classify(e) {
+                RepoError::Throttled(_) => Sent::Throttled(batch),
+                other => Sent::Failed(other),
+            },
+        };
+        (sent, round, ticket)
     }
 
     /// One page of a campaign's contacts (ordered by phone number), optionally of one state.

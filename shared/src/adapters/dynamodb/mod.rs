@@ -3,6 +3,7 @@
 //! Methods are grouped by capability in submodules: campaigns and agents (the API), contacts
 //! (ingest and listing), dialing (leases, slots, call status, watchdog).
 
+pub mod aimd;
 pub mod campaigns;
 pub mod compliance;
 pub mod contacts;
@@ -18,21 +19,37 @@ pub mod schema;
 pub mod tick;
 pub mod waiting;
 
+use std::sync::{Arc, Mutex};
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use error::RepoError;
 
-/// The repository over the one table. Cheap to clone (the SDK client is an `Arc` inside).
+/// The repository over the one table. Cheap to clone (the SDK client is an `Arc` inside;
+/// clones share the bulk writer's concurrency controller, as they share the table's capacity).
 #[derive(Clone, Debug)]
 pub struct Repo {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// The bulk writer's concurrency (`contacts::write_all`), adapted to throttles.
+    pub(crate) writes: Arc<Mutex<aimd::Aimd>>,
 }
 
 impl Repo {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self::with_write_concurrency(client, table, contacts::WRITE_CONCURRENCY)
+    }
+
+    /// A repository whose bulk writer starts and stays within `cfg` (figures and tests:
+    /// `AimdConfig::fixed(4)` is the writer before it adapted).
+    pub fn with_write_concurrency(client: Client, table: impl Into<String>, cfg: aimd::AimdConfig) -> Self {
+        Self { client, table: table.into(), writes: Arc::new(Mutex::new(aimd::Aimd::new(cfg))) }
+    }
+
+    /// What the bulk writer's concurrency controller did so far.
+    pub fn write_concurrency(&self) -> aimd::AimdStats {
+        self.writes.lock().unwrap_or_else(|p| p.into_inner()).stats()
     }
 
     pub fn table(&self) -> &str {
