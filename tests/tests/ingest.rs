@@ -185,3 +185,34 @@ async fn throttled_writes_lower_the_concurrency_and_every_contact_is_stored_once
     let batches = counter.snapshot().get("BatchWriteItem").copied().unwrap_or(0);
     assert_eq!(batches, 81 + faults.injected(), "BatchWriteItem requests");
 }
+
+/// The import's do-not-call lookup: a short list is read whole (one Query) instead of one
+/// BatchGetItem per 100 numbers of the file; a list longer than the lookups would cost is
+/// looked up number by number. Same answer either way.
+#[tokio::test]
+async fn do_not_call_lookup_reads_a_short_list_whole_and_looks_a_long_one_up() {
+    let counter = RequestCounter::default();
+    let d = deps(Some(counter.clone()), None).await;
+    let now = chrono::Utc::now();
+    let file: Vec<String> = (0..1000).map(|i| format!("+1213555{:04}", 1000 + i)).collect();
+    let phones: Vec<&str> = file.iter().map(String::as_str).collect();
+    let short = vec![file[10].clone(), file[999].clone(), "+12135559999".to_string()];
+    d.repo.dnc_add_many("short-list", &short, now).await.expect("emulator");
+    counter.reset();
+    let listed = d.repo.dnc_listed("short-list", &phones).await.expect("emulator");
+    assert_eq!(listed, [file[10].clone(), file[999].clone()].into_iter().collect());
+    let ops = counter.snapshot();
+    assert_eq!((ops.get("Query"), ops.get("BatchGetItem")), (Some(&1), None), "one Query instead of 10 lookups: {ops:?}");
+
+    // 15,000 numbers are more than one 1 MB page: for a file of 5 numbers (one lookup) the
+    // list is not read whole.
+    let long: Vec<String> = (0..15_000).map(|i| format!("+1312555{:04}", i % 10_000) + &"0".repeat(i / 10_000)).collect();
+    d.repo.dnc_add_many("long-list", &long, now).await.expect("emulator");
+    let few = [long[7].as_str(), "+12025550100", "+12025550101", "+12025550102", long[14_999].as_str()];
+    counter.reset();
+    let listed = d.repo.dnc_listed("long-list", &few).await.expect("emulator");
+    assert_eq!(listed, [long[7].clone(), long[14_999].clone()].into_iter().collect());
+    let ops = counter.snapshot();
+    assert_eq!((ops.get("Query"), ops.get("BatchGetItem")), (Some(&1), Some(&1)), "one page tried, then one lookup: {ops:?}");
+    assert!(d.repo.dnc_listed("nobody", &[]).await.expect("emulator").is_empty());
+}

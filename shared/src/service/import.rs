@@ -223,7 +223,7 @@ async fn write_and_finish(
         write_requests += repo.delete_campaign_children(campaign_id).await?.requests;
     }
     // Numbers already on the owner's do-not-call list are stored skipped, with the reason.
-    let phones: Vec<String> = parsed.contacts.iter().map(|c| c.phone().to_string()).collect();
+    let phones: Vec<&str> = parsed.contacts.iter().map(|c| c.phone()).collect();
     let listed = repo.dnc_listed(&before.owner, &phones).await?;
     for (i, chunk) in parsed.contacts.chunks(CHUNK).enumerate() {
         if let (Some(etag), true) = (etag, i > 0) {

@@ -159,9 +159,16 @@ impl Repo {
         self.write_all(requests).await
     }
 
-    /// Which of `phones` are on the owner's list (BatchGetItem, 100 keys a request, strongly
-    /// consistent; unprocessed keys retried).
-    pub async fn dnc_listed(&self, owner: &str, phones: &[String]) -> Result<HashSet<String>, RepoError> {
+    /// Which of `phones` are on the owner's list. The list itself is read first (a Query of
+    /// `U#<owner>` / `DNC#`, strongly consistent, 1 MB pages) while that takes no more requests
+    /// than looking every number up (one BatchGetItem per 100 numbers): a file of a million
+    /// numbers then costs one Query for a short list instead of 10,000 lookups, all on the
+    /// owner's one partition key. A longer list is looked up number by number (BatchGetItem,
+    /// 100 keys a request, strongly consistent; unprocessed keys retried).
+    pub async fn dnc_listed(&self, owner: &str, phones: &[&str]) -> Result<HashSet<String>, RepoError> {
+        if let Some(list) = self.dnc_numbers_within(owner, phones.len().div_ceil(100)).await? {
+            return Ok(phones.iter().filter(|p| list.contains(**p)).map(|p| p.to_string()).collect());
+        }
         let mut listed = HashSet::new();
         for chunk in phones.chunks(100) {
             let mut keys: Vec<HashMap<String, AttributeValue>> = chunk
@@ -189,6 +196,40 @@ impl Repo {
             }
         }
         Ok(listed)
+    }
+
+    /// The owner's whole list of numbers, when it fits in `max_pages` Query pages (else None).
+    async fn dnc_numbers_within(&self, owner: &str, max_pages: usize) -> Result<Option<HashSet<String>>, RepoError> {
+        let mut numbers = HashSet::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        for _ in 0..max_pages {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#phone", "phone")
+                .expression_attribute_values(":pk", s(user_pk(owner)))
+                .expression_attribute_values(":p", s(DNC_PREFIX))
+                .projection_expression("#phone")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(p)) = item.get("phone") {
+                    numbers.insert(p.clone());
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(Some(numbers)),
+            }
+        }
+        Ok(None)
     }
 
     /// The claim's condition: the owner's list has no item for the number (invariant 11).
