@@ -145,8 +145,10 @@ impl Blobs {
         }
         let etag = out.e_tag().map(str::to_string);
         let content_type = out.content_type().map(str::to_string);
+        // The whole object at once (no doubling copies): its length is known and within `max`.
+        let len = out.content_length().and_then(|l| usize::try_from(l).ok()).unwrap_or(0);
         let mut body = out.body;
-        let mut buf = bytes::BytesMut::new();
+        let mut buf = bytes::BytesMut::with_capacity(len.min(usize::try_from(max).unwrap_or(usize::MAX)));
         while let Some(chunk) = body
             .try_next()
             .await
