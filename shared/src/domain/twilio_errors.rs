@@ -117,6 +117,35 @@ mod tests {
         assert_eq!(classify(403, Some(20003)), Refusal::Credentials);
     }
 
+    /// Every code of the table in the module's documentation, in its class, whatever 4xx
+    /// status it comes with.
+    #[test]
+    fn every_code_in_the_table_is_in_its_class() {
+        for status in [400, 404, 422] {
+            assert_eq!(classify(status, Some(20429)), Refusal::RateLimited, "20429 with {status}");
+            assert_eq!(classify(status, Some(20003)), Refusal::Credentials, "20003 with {status}");
+            for code in [13223, 13224, 13225, 13226, 21211, 21214, 21217, 21401, 21407, 21421, 21610, 21612] {
+                assert_eq!(classify(status, Some(code)), Refusal::Number, "{code} with {status}");
+            }
+            for (code, words) in [
+                (10001, "not active"),
+                (20005, "not active"),
+                (21205, "PUBLIC_BASE_URL"),
+                (21213, "caller id"),
+                (21603, "caller id"),
+                (21606, "caller id"),
+                (13227, "geographic"),
+            ] {
+                match classify(status, Some(code)) {
+                    Refusal::Account { fix } => assert!(fix.contains(words), "{code}: {fix}"),
+                    other => panic!("{code} with {status}: {other:?}"),
+                }
+            }
+        }
+        // A number-level code under a 403 is still about the number, not the account.
+        assert_eq!(classify(403, Some(21610)), Refusal::Number);
+    }
+
     #[test]
     fn unknown_codes_are_unknown() {
         assert_eq!(classify(400, Some(29999)), Refusal::Unknown);

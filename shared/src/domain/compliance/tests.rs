@@ -302,6 +302,47 @@ fn when_both_caps_hold_the_call_waits_for_the_later_release() {
     assert_eq!(cap_check(&h, now, 1, Some(2)), Err(now + chrono::Duration::hours(23)));
 }
 
+/// The rule a wait is put down to (the dry run's "waited for"): the first that holds, in the
+/// order the dialer checks them.
+#[test]
+fn a_wait_is_put_down_to_the_first_rule_that_holds() {
+    let ny = loc("+12125550123", &[]);
+    let fl = loc("+13055550123", &[]);
+    let la = loc("+12135550123", &[]);
+    let ms = |t: DateTime<Utc>| t.timestamp_millis();
+    let mut s = settings("America/New_York");
+    s.business_hours.enabled = true; // Monday to Friday, 09:00-17:00 Eastern
+    s.blocked_dates = vec![NaiveDate::from_ymd_opt(2026, 1, 16).unwrap()];
+    let wed_10 = utc(2026, 1, 14, 15, 0);
+    let none = CapFacts::History(&[]);
+    assert_eq!(waiting_for(wed_10, &s, &ny, none), None);
+    // Friday 10:00, a blocked date.
+    assert_eq!(waiting_for(utc(2026, 1, 16, 15, 0), &s, &ny, none), Some(Rule::BlockedDates));
+    // Wednesday 20:30: business hours have closed (Florida's 20:00 too, checked later).
+    assert_eq!(waiting_for(utc(2026, 1, 15, 1, 30), &s, &fl, none), Some(Rule::BusinessHours));
+    // Wednesday 09:30 Eastern is 06:30 in Los Angeles.
+    assert_eq!(waiting_for(utc(2026, 1, 14, 14, 30), &s, &la, none), Some(Rule::RecipientWindow));
+
+    let s = settings("America/New_York");
+    let at_2030 = utc(2026, 1, 15, 1, 30);
+    assert_eq!(waiting_for(at_2030, &s, &ny, none), None);
+    assert_eq!(waiting_for(at_2030, &s, &fl, none), Some(Rule::StateRule));
+    let three = [
+        ms(wed_10 - chrono::Duration::hours(3)),
+        ms(wed_10 - chrono::Duration::hours(2)),
+        ms(wed_10 - chrono::Duration::hours(1)),
+    ];
+    assert_eq!(waiting_for(wed_10, &s, &ny, CapFacts::History(&three)), Some(Rule::FrequencyCap));
+    assert_eq!(waiting_for(wed_10, &s, &ny, CapFacts::InClaim), None);
+
+    // The contact's own rules alone, as the dry run asks once the campaign's window is open.
+    let rule = |now, l: &Location, caps| contact_waiting_for(now, &s, &prepare(&s, l), caps);
+    assert_eq!(rule(at_2030, &fl, none), Rule::StateRule);
+    assert_eq!(rule(utc(2026, 1, 15, 3, 0), &ny, none), Rule::RecipientWindow);
+    assert_eq!(rule(utc(2026, 1, 15, 3, 0), &fl, none), Rule::RecipientWindow);
+    assert_eq!(rule(wed_10, &ny, CapFacts::History(&three)), Rule::FrequencyCap);
+}
+
 #[test]
 fn the_do_not_call_list_skips() {
     let s = settings("America/New_York");
