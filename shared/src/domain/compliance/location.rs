@@ -319,6 +319,18 @@ mod tests {
         assert_eq!(area_code_states("+442079460958").count(), 0);
     }
 
+    /// Only a number in E.164 form (`+`, then at most 15 digits; a NANP number's ten) is looked
+    /// up: a longer or mangled one names no zone and no state, even when it starts like one.
+    #[test]
+    fn only_an_e164_number_names_zones_and_states() {
+        assert!(number_zones("+442079460000123").any(|z| z == "Europe/London"));
+        assert_eq!(number_zones("+4420794600001234").count(), 0);
+        assert_eq!(number_zones("+44207946000012345").count(), 0);
+        for mangled in ["+1202555012x", "+120255501234", "+1202555012", "+1 2025550123"] {
+            assert_eq!(area_code_states(mangled).count(), 0, "{mangled}");
+        }
+    }
+
     #[test]
     fn zip_codes_name_state_and_zone() {
         assert_eq!(zip_lookup("33101"), Some(("FL", Some("America/New_York"))));
