@@ -346,6 +346,16 @@ mod tests {
     }
 
     #[test]
+    fn a_zip_code_between_two_ranges_names_no_state() {
+        // Massachusetts ends at 02791, Rhode Island starts at 02801; 02792-02800 are no one's.
+        let state = |z: &str| zip_lookup(z).map(|(s, _)| s);
+        assert_eq!(state("02791"), Some("MA"));
+        assert_eq!(state("02792"), None);
+        assert_eq!(state("02800"), None);
+        assert_eq!(state("02801"), Some("RI"));
+    }
+
+    #[test]
     fn every_source_counts_and_none_replaces_another() {
         // A DC number marked Asia/Tokyo: both zones count (the bug was Tokyo replacing New York).
         let l = locate("+12025550123", &meta(&[("timezone", "Asia/Tokyo")]));

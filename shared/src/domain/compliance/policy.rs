@@ -257,4 +257,41 @@ mod tests {
             Some("blocked_dates")
         );
     }
+
+    #[test]
+    fn each_limit_holds_at_the_limit_and_refuses_one_past_it() {
+        let field = |e: FieldError| e.field.unwrap_or_default();
+        let h = |s: &str, e: &str| {
+            validate_recipient_hours(Some(RecipientHoursInput {
+                start_time: Some(s.into()),
+                end_time: Some(e.into()),
+            }))
+            .map_err(field)
+        };
+        assert_eq!(h("08:00", "21:00"), Ok(RecipientHours::default()));
+        assert_eq!(h("07:59", "21:00").unwrap_err(), "recipient_hours.start_time");
+        assert_eq!(h("08:00", "21:01").unwrap_err(), "recipient_hours.end_time");
+        assert!(h("12:00", "12:01").is_ok());
+        assert_eq!(h("12:00", "12:00").unwrap_err(), "recipient_hours.end_time");
+
+        let cap = |a: i64, b: Option<i64>| {
+            validate_frequency_cap(Some(FrequencyCapInput {
+                per_24h: Some(a),
+                per_7_days: b,
+            }))
+            .map_err(field)
+        };
+        assert_eq!(cap(1, Some(1)), Ok(FrequencyCap { per_24h: 1, per_7_days: Some(1) }));
+        assert_eq!(cap(20, Some(20)), Ok(FrequencyCap { per_24h: 20, per_7_days: Some(20) }));
+        assert_eq!(cap(21, None).unwrap_err(), "frequency_cap.per_24h");
+        assert_eq!(cap(3, Some(0)).unwrap_err(), "frequency_cap.per_7_days");
+
+        let dates = |n: usize| {
+            let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+            let v: Vec<String> = first.iter_days().take(n).map(|d| d.to_string()).collect();
+            validate_blocked_dates(Some(v)).map(|d| d.len()).map_err(field)
+        };
+        assert_eq!(dates(366), Ok(366));
+        assert_eq!(dates(367).unwrap_err(), "blocked_dates");
+    }
 }
