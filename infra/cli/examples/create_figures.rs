@@ -5,10 +5,11 @@
 //! local emulator. Measured: the peak resident memory of handling it (VmHWM, reset just
 //! before the event is read), the time, and what was imported. Needs `make stack-up`.
 //!
-//!     cargo run -p campaigns --example create_figures -- [bytes]
+//!     cargo run -p campaigns --example create_figures -- [bytes | FILE]
 //!
 //! The file is `parser/benches/gen_csv.py` output cut at a row boundary to at most `bytes`
-//! (default: the cap, `MAX_INLINE_FILE_BYTES` = 4 MiB), generated now, never written to disk.
+//! (default: the cap, `MAX_INLINE_FILE_BYTES` = 4 MiB), generated now, never written to disk;
+//! or FILE as it is (an XLSX at the cap: rows written by a script, see docs/performance.md).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,8 +74,14 @@ async fn call(app: &axum::Router, event: String) -> anyhow::Result<(u16, serde_j
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cap = std::env::args()
-        .nth(1)
+    // A number: CSV up to that many bytes; a path: that file as it is (e.g. an XLSX).
+    let arg = std::env::args().nth(1);
+    let given = arg
+        .as_deref()
+        .filter(|a| std::path::Path::new(a).is_file())
+        .map(std::path::PathBuf::from);
+    let cap = arg
+        .as_deref()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_MAX_INLINE_FILE_BYTES) as usize;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -113,30 +120,44 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(status == 201, "agent: {status} {agent}");
 
     // The file: gen_csv.py rows up to the cap (about 63 bytes a row), cut at a row boundary.
-    let rows = cap / 50 + 10;
-    let out = std::process::Command::new("python3")
-        .arg(root.join("parser/benches/gen_csv.py"))
-        .arg(rows.to_string())
-        .output()?;
-    anyhow::ensure!(out.status.success(), "gen_csv.py failed");
-    let mut file = out.stdout;
-    if file.len() > cap {
+    let (file_name, mut file) = match &given {
+        Some(path) => (
+            path.file_name()
+                .map_or("contacts.xlsx".into(), |n| n.to_string_lossy().into_owned()),
+            std::fs::read(path)?,
+        ),
+        None => {
+            let rows = cap / 50 + 10;
+            let out = std::process::Command::new("python3")
+                .arg(root.join("parser/benches/gen_csv.py"))
+                .arg(rows.to_string())
+                .output()?;
+            anyhow::ensure!(out.status.success(), "gen_csv.py failed");
+            ("contacts.csv".to_string(), out.stdout)
+        }
+    };
+    if given.is_none() && file.len() > cap {
         let cut = file[..cap]
             .iter()
             .rposition(|b| *b == b'\n')
             .map_or(0, |i| i + 1);
         file.truncate(cut);
     }
-    let file_rows = file
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        .saturating_sub(1);
+    // Rows of a generated CSV (a given file's rows are in the answer's counts).
+    let file_rows = match given {
+        Some(_) => "-".to_string(),
+        None => file
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            .saturating_sub(1)
+            .to_string(),
+    };
     let settings =
         serde_json::json!({"agent_id": agent["id"], "timezone": "America/New_York"}).to_string();
     let mut body = Vec::with_capacity(file.len() + 1024);
     body.extend_from_slice(
-        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
             .as_bytes(),
     );
     body.extend_from_slice(&file);

@@ -203,7 +203,8 @@ async fn main() -> anyhow::Result<()> {
                 let s = counter.snapshot();
                 {
                     let mut p = phases.lock().unwrap_or_else(|p| p.into_inner());
-                    if p.0.is_none() && s.contains_key("BatchGetItem") {
+                    if p.0.is_none() && (s.contains_key("BatchGetItem") || s.contains_key("Query"))
+                    {
                         p.0 = Some(t.elapsed());
                     }
                     // No earlier import to replace here: the first write is the file's.
