@@ -534,10 +534,58 @@ mod tests {
         assert_eq!(waiting(&last, &QueueHead::default(), at(12, 0)).reason, WaitReason::CallsInFlight);
     }
 
+    /// A gate ends at its instant: at the scheduled start the campaign is starting, at the
+    /// pacing instant it is dialing. Only a pending campaign waits for its start.
+    #[test]
+    fn a_start_and_a_pacing_delay_are_over_at_their_instant() {
+        let start = at(15, 0);
+        let mut p = campaign(CampaignState::Pending, serde_json::json!({"agent_id": "a", "timezone": "America/New_York", "scheduled_start_time": start}));
+        let w = waiting(&p, &head(vec![fresh(ny())]), start);
+        assert_eq!((w.reason, w.starts_at, w.next_event_at), (WaitReason::Starting, None, Some(start)));
+        // Paused (or still a draft) before its start: the start is not what it waits for.
+        for state in [CampaignState::Paused, CampaignState::Draft] {
+            p.state = state;
+            assert_eq!(waiting(&p, &head(vec![fresh(ny())]), at(12, 0)).starts_at, None, "{state:?}");
+        }
+        let mut c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
+        c.next_dial_at = Some(start);
+        let w = waiting(&c, &head(vec![fresh(ny())]), start);
+        assert_eq!((w.reason, w.paced_until, w.next_event_at), (WaitReason::Dialing, None, Some(start)));
+    }
+
+    /// Contacts outside their window and contacts waiting for a retry: the reason is whichever
+    /// can be called first.
+    #[test]
+    fn the_group_that_can_be_called_first_is_the_reason() {
+        let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
+        // 04:08 UTC: 23:08 in New York (its window opens at 13:00 UTC), 13:08 in Tokyo.
+        let tokyo_retry = |due| QueuedContact { state: ContactState::Retrying, due: Some(due), location: number("+81312345678") };
+        // A retry due at 05:00 UTC (14:00 in Tokyo) comes before New York's morning.
+        let w = waiting(&c, &head(vec![fresh(ny()), tokyo_retry(at(5, 0))]), at(4, 8));
+        assert_eq!(w.reason, WaitReason::Retries);
+        assert!(w.summary.ends_with("the first is due at 2026-01-14 05:00 UTC"), "{}", w.summary);
+        // One due at 12:00 UTC is 21:00 in Tokyo, too late: it waits for 08:00 there (23:00 UTC).
+        let w = waiting(&c, &head(vec![fresh(ny()), tokyo_retry(at(12, 0))]), at(4, 8));
+        assert_eq!(w.reason, WaitReason::ContactWindows);
+        assert_eq!(w.retries.map(|g| g.first_at), Some(at(23, 0)));
+    }
+
+    #[test]
+    fn nothing_queued_and_nothing_in_flight_is_finished() {
+        let c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a"}));
+        let w = waiting(&c, &QueueHead { contacts: vec![], complete: true }, at(12, 0));
+        assert_eq!((w.reason, w.next_event_at), (WaitReason::Finished, Some(at(12, 0))));
+        let paused = campaign(CampaignState::Paused, serde_json::json!({"agent_id": "a"}));
+        let w = waiting(&paused, &QueueHead::default(), at(12, 0));
+        assert_eq!(w.summary, "paused: no call starts until POST /campaigns/{id}/resume");
+    }
+
     #[test]
     fn counts_say_when_they_cover_only_the_head_of_the_queue() {
         let mut c = campaign(CampaignState::Running, serde_json::json!({"agent_id": "a", "timezone": "America/New_York"}));
-        c.counters.pending = 5000;
+        // Still to call: the pending and the retrying.
+        c.counters.pending = 3000;
+        c.counters.retrying = 2000;
         let w = waiting(&c, &QueueHead { contacts: vec![fresh(ny()); 100], complete: false }, at(4, 8));
         assert_eq!((w.examined, w.queued), (100, 5000));
         assert!(w.summary.contains("(of the first 100 queued)"), "{}", w.summary);

@@ -95,3 +95,81 @@ impl SimulateInput {
         ))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 14, 15, 0, 0).unwrap()
+    }
+
+    /// The field an input is refused on, or `None` when it is accepted.
+    fn refused_on(input: SimulateInput) -> Option<String> {
+        input.validate(now()).err().and_then(|e| e.field)
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_asked() {
+        let (a, page) = SimulateInput::default().validate(now()).unwrap();
+        assert_eq!(a, Assumptions::new(now()));
+        assert_eq!(
+            page,
+            SimPage {
+                filter: SimFilter::All,
+                offset: 0,
+                limit: 50
+            }
+        );
+    }
+
+    #[test]
+    fn each_limit_holds_at_the_limit_and_refuses_one_past_it() {
+        let call = |n| SimulateInput {
+            call_seconds: Some(n),
+            ..Default::default()
+        };
+        let ring = |n| SimulateInput {
+            ring_seconds: Some(n),
+            ..Default::default()
+        };
+        let rate = |r| SimulateInput {
+            answer_rate: Some(r),
+            ..Default::default()
+        };
+        let limit = |n| SimulateInput {
+            limit: Some(n),
+            ..Default::default()
+        };
+        for ok in [call(1), call(3600), ring(1), ring(600), rate(0.0), rate(1.0), limit(1), limit(500)] {
+            assert_eq!(refused_on(ok), None);
+        }
+        let (a, page) = SimulateInput {
+            call_seconds: Some(3600),
+            ring_seconds: Some(600),
+            answer_rate: Some(1.0),
+            limit: Some(500),
+            offset: Some(20),
+            ..Default::default()
+        }
+        .validate(now())
+        .unwrap();
+        assert_eq!((a.call_seconds, a.ring_seconds, a.answer_rate), (3600, 600, 1.0));
+        assert_eq!((page.limit, page.offset), (500, 20));
+        for (bad, field) in [
+            (call(0), "call_seconds"),
+            (call(3601), "call_seconds"),
+            (ring(0), "ring_seconds"),
+            (ring(601), "ring_seconds"),
+            (rate(-0.01), "answer_rate"),
+            (rate(1.01), "answer_rate"),
+            (rate(f64::NAN), "answer_rate"),
+            (limit(0), "limit"),
+            (limit(501), "limit"),
+        ] {
+            assert_eq!(refused_on(bad).as_deref(), Some(field));
+        }
+    }
+}

@@ -426,4 +426,56 @@ fn a_retry_due_before_a_later_contact_is_called_before_it() {
     );
     let second: Vec<DateTime<Utc>> = sim.contacts[1].calls.iter().map(|k| k.at).collect();
     assert_eq!(second, [day + Duration::hours(5)]);
+    // Never answered, both out of retries: the summary counts them failed.
+    assert_eq!(
+        (sim.summary.completed, sim.summary.failed, sim.summary.calls),
+        (0, 2, 3)
+    );
+}
+
+#[test]
+fn the_summary_and_each_filter_list_what_happened() {
+    // 09:00 in New York, 06:00 in Los Angeles: the first is called at once, the second waits
+    // for its 08:00, the third is on the do-not-call list.
+    let day = utc(2026, 1, 14, 14, 0);
+    let s = ny(0, 1);
+    let cs = [
+        contact("+12025550101", &[]),
+        contact("+12135550102", &[]),
+        contact("+12025550103", &[]),
+    ];
+    let dnc: HashSet<String> = ["+12025550103".to_string()].into();
+    let run = |filter| {
+        simulate(
+            &s,
+            &cs,
+            &dnc,
+            &answering(day),
+            SimPage {
+                filter,
+                offset: 0,
+                limit: 10,
+            },
+        )
+    };
+    let sim = run(SimFilter::All);
+    assert_eq!(sim.summary.first_call_at, Some(day));
+    assert_eq!(sim.summary.last_call_at, Some(utc(2026, 1, 14, 16, 0)));
+    // The last call, at 16:00, lasts a minute.
+    assert_eq!(duration_of(&sim), Some(Duration::minutes(121)));
+    let listed = |f| -> Vec<usize> { run(f).contacts.iter().map(|c| c.index).collect() };
+    assert_eq!(listed(SimFilter::Called), [0, 1]);
+    assert_eq!(listed(SimFilter::Waited), [1]);
+    assert_eq!(listed(SimFilter::Skipped), [2]);
+    // Nobody called: no first or last call, no completion.
+    let none = simulate(&s, &cs[2..], &dnc, &answering(day), all());
+    assert_eq!(
+        (
+            none.summary.first_call_at,
+            none.summary.last_call_at,
+            none.completes_at
+        ),
+        (None, None, None)
+    );
+    assert_eq!(duration_of(&none), None);
 }
