@@ -47,7 +47,9 @@ bench:
 	cargo bench -p contacts-parser --bench parser
 
 # Not part of `make test`: mutation testing of the code that decides (hours on 2 cores); results in
-# mutants.out/, explained in docs/testing.md. `make mutants WHICH=domain` for the pure domain only.
+# mutants.out/, explained in docs/testing.md. `make mutants WHICH=domain` for the pure domain only
+# (no AWS: it starts no local stack).
 WHICH ?= all
-mutants: stack-up
+mutants:
+	$(if $(filter domain,$(WHICH)),,infra/local/stack.sh up)
 	infra/local/mutants.sh $(WHICH)
