@@ -274,25 +274,6 @@ async fn caps_hold_across_two_campaigns_dialing_at_once() {
     assert_eq!(waiting, 1);
 }
 
-/// Messages waiting on the dial queue (received and deleted: a count of what the tick sent).
-async fn drain_dial_queue(local: &campaigns::local::Local) -> usize {
-    let sqs = aws_sdk_sqs::Client::new(&common::sdk().await);
-    let mut n = 0;
-    loop {
-        let out = sqs.receive_message().queue_url(local.queue.url()).max_number_of_messages(10).wait_time_seconds(0).send().await.expect("receive");
-        let msgs = out.messages.unwrap_or_default();
-        if msgs.is_empty() {
-            return n;
-        }
-        n += msgs.len();
-        for m in msgs {
-            if let Some(h) = m.receipt_handle {
-                sqs.delete_message().queue_url(local.queue.url()).receipt_handle(h).send().await.expect("delete");
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_blocked_date_dials_nobody_and_the_next_allowed_day_wakes_the_dialer() {
     use chrono::TimeZone;
@@ -316,7 +297,7 @@ async fn a_blocked_date_dials_nobody_and_the_next_allowed_day_wakes_the_dialer()
     };
     let nums: Vec<String> = (0..2).map(|i| format!("+44207946{i:04}")).collect();
     let c = common::running_campaign(&local.repo, input, &common::csv(&nums, "Europe/London"), CampaignState::Running).await;
-    drain_dial_queue(&local).await;
+    common::dialing::drain_dial_queue(&local).await;
     // The 26th starts at 00:00 NZDT (UTC+13) = 11:00 UTC on the 25th.
     let next_day = at(25, 11, 0);
 
@@ -341,14 +322,14 @@ async fn a_blocked_date_dials_nobody_and_the_next_allowed_day_wakes_the_dialer()
         assert!(ops.get("Query").copied().unwrap_or(0) <= 4, "at {t}: only the active index's 4 shards: {ops:?}");
         assert_eq!(counter.total(), ops.get("GetItem").copied().unwrap_or(0) + ops.get("Query").copied().unwrap_or(0), "at {t}: {ops:?}");
     }
-    assert_eq!(drain_dial_queue(&local).await, 0, "{ticks} ticks on the blocked day sent dial messages");
+    assert_eq!(common::dialing::drain_dial_queue(&local).await, 0, "{ticks} ticks on the blocked day sent dial messages");
     assert!(dialed(&local).is_empty(), "a call on a blocked date: {:?}", dialed(&local));
 
     // The first tick of the next allowed day sends one dial message, and the dial places calls.
     clock.set(next_day);
     let report = local.dialer.tick().await.expect("tick");
     assert_eq!(report.dial_messages, 1);
-    assert_eq!(drain_dial_queue(&local).await, 1);
+    assert_eq!(common::dialing::drain_dial_queue(&local).await, 1);
     let out = local.dialer.dial_next(&c.id).await.expect("dial");
     assert!(matches!(out, DialOutcome::Dialed { .. }), "{out:?}");
     let calls = dialed(&local);

@@ -505,6 +505,28 @@ async fn injected_transaction_conflicts_and_throttling_lose_nothing() {
     assert_eq!(sim_record(&local).calls.len(), 1);
 }
 
+/// Parallel mode: a call placed while slots stay free queues the campaign's next start at
+/// once (one pacing delay later); the call that takes the last slot queues nothing (the end
+/// of a call wakes the dialer then). Without the first, a campaign with free slots would wait
+/// for the next tick between calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_placed_with_slots_free_queues_the_next_start() {
+    let local = local(false, |_| {}).await;
+    let tz = daytime_zone();
+    // Calls that outlast the test: no end of a call queues anything here.
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let input = SettingsInput { max_concurrent_calls: Some(2), ..quick(tz) };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(3), tz), CampaignState::Running).await;
+    assert_eq!(drain_dial_queue(&local).await, 0);
+    let first = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert!(matches!(first, DialOutcome::Dialed { .. }), "{first:?}");
+    assert_eq!(drain_dial_queue(&local).await, 1, "one slot of two taken: the next start is queued");
+    let second = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert!(matches!(second, DialOutcome::Dialed { .. }), "{second:?}");
+    assert_eq!(drain_dial_queue(&local).await, 0, "the last slot taken: nothing queued");
+    assert_eq!(sim_record(&local).calls.len(), 2);
+}
+
 /// An SQS message delivered twice leads to two dial attempts; the claim's conditions let
 /// only one call through per slot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

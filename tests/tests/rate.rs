@@ -13,7 +13,8 @@ use chrono::Utc;
 use common::dialing::*;
 use common::*;
 use shared::adapters::sqs::DialMessage;
-use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState};
+use shared::domain::settings::PacingInput;
+use shared::domain::{Campaign, CampaignState, SettingsInput};
 use shared::service::dial::{DialOutcome, Dialer};
 
 const RATE: u32 = 5;
@@ -35,47 +36,7 @@ const TICK: Duration = Duration::from_secs(15);
 
 /// A running campaign of `owner` with the given numbers.
 async fn campaign_of(local: &campaigns::local::Local, owner: &str, phones: &[String]) -> Campaign {
-    let now = Utc::now();
-    let settings = quick(daytime_zone())
-        .validate(now, false)
-        .expect("valid settings");
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let agent = AgentSnapshot {
-        id: "agent-1".into(),
-        name: "Agent".into(),
-        prompt_text: "Hello".into(),
-    };
-    let c = Campaign::new_draft(
-        &id,
-        owner,
-        settings,
-        agent,
-        ImportState::AwaitingUpload,
-        now,
-    );
-    local.repo.put_new_campaign(&c).await.expect("put campaign");
-    let parsed = contacts_parser::parse_file(
-        csv(phones, daytime_zone()).as_bytes(),
-        "list.csv",
-        &Default::default(),
-    )
-    .expect("parse");
-    shared::service::import::import_parsed(&local.repo, &id, &parsed, now)
-        .await
-        .expect("import");
-    local
-        .repo
-        .transition(
-            None,
-            &id,
-            &[CampaignState::Draft],
-            CampaignState::Running,
-            now,
-            None,
-        )
-        .await
-        .expect("run");
-    c
+    running_campaign_of(&local.repo, owner, quick(daytime_zone()), &csv(phones, daytime_zone()), CampaignState::Running).await
 }
 
 /// A dialer loop as the SQS event source runs the Lambda: receive up to ten messages, dial
@@ -393,4 +354,28 @@ async fn the_account_rate_holds_across_parallel_dialers_and_nobody_starves() {
         jain(&counts) > 0.8,
         "calls spread evenly over the campaigns"
     );
+}
+
+/// With the account rate on, the start's instant is taken again right before the claim's
+/// transaction; the lease and the campaign's pacing still count from that instant (a lease
+/// already over would let the watchdog release a live call; a pacing delay lost would let the
+/// next call start at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_rate_on_the_lease_and_the_pacing_count_from_the_start() {
+    let local = local(false, |o| o.lease = Duration::from_secs(120)).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let tz = daytime_zone();
+    let input = SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(30) }), ..quick(tz) };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(2), tz), CampaignState::Running).await;
+    let mut d = local.dialer.clone();
+    d.config.calls_per_second = Some(RATE);
+    let before = Utc::now().timestamp_millis();
+    let out = d.dial_next(&c.id).await.expect("dial");
+    let after = Utc::now().timestamp_millis();
+    let DialOutcome::Dialed { phone, .. } = out else { panic!("expected a call, got {out:?}") };
+    let contact = local.repo.get_contact(&c.id, &phone).await.expect("read").expect("contact");
+    let lease = contact.lease_until_ms.expect("a lease while the call is live");
+    assert!((before + 120_000..=after + 120_000).contains(&lease), "lease until {lease}, start in {before}..={after}");
+    let next = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign").next_dial_at.expect("paced").timestamp_millis();
+    assert!((before + 30_000..=after + 30_000).contains(&next), "next start {next}, start in {before}..={after}");
 }

@@ -14,33 +14,12 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use campaigns::fixtures::{csv, daytime, numbers, seed_campaign};
 use campaigns::local::{LocalOptions, start};
-use chrono::{Timelike, Utc};
 use shared::adapters::metrics::{Fault, FaultInjector, instrumented_dynamodb};
 use shared::domain::settings::PacingInput;
-use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState, SettingsInput};
+use shared::domain::{CampaignState, SettingsInput};
 use shared::service::dial::{CALLBACK_CONFLICTS, CALLBACK_RETRIES};
-
-/// Zones with number prefixes that lie in that zone alone (as the tests use), so every contact
-/// is inside its calling window whatever the hour of the run.
-const DAYTIME: [(&str, &str); 5] = [
-    ("America/New_York", "+1202555"),
-    ("America/Los_Angeles", "+1213555"),
-    ("Pacific/Honolulu", "+1808555"),
-    ("Pacific/Guam", "+1671555"),
-    ("Europe/London", "+44207946"),
-];
-
-fn daytime() -> (&'static str, &'static str) {
-    let now = Utc::now();
-    DAYTIME
-        .into_iter()
-        .find(|(z, _)| {
-            let tz: chrono_tz::Tz = z.parse().expect("known zone");
-            (9..=18).contains(&now.with_timezone(&tz).hour())
-        })
-        .unwrap_or(DAYTIME[0])
-}
 
 #[derive(Debug, Default)]
 struct Figures {
@@ -78,8 +57,7 @@ async fn run(contacts: usize, rate: f64) -> anyhow::Result<Figures> {
         ..LocalOptions::default()
     })
     .await?;
-    let (zone, prefix) = daytime();
-    let now = Utc::now();
+    let (zone, _) = daytime();
     let input = SettingsInput {
         agent_id: Some("a".into()),
         timezone: Some(zone.into()),
@@ -89,40 +67,7 @@ async fn run(contacts: usize, rate: f64) -> anyhow::Result<Figures> {
         }),
         ..Default::default()
     };
-    let settings = input
-        .validate(now, false)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let agent = AgentSnapshot {
-        id: "a".into(),
-        name: "A".into(),
-        prompt_text: String::new(),
-    };
-    let c = Campaign::new_draft(
-        &id,
-        "bench",
-        settings,
-        agent,
-        ImportState::AwaitingUpload,
-        now,
-    );
-    local.repo.put_new_campaign(&c).await?;
-    let mut csv = String::from("phone,timezone\n");
-    for i in 0..contacts {
-        csv.push_str(&format!("{prefix}{:04},{zone}\n", 1000 + i));
-    }
-    let parsed = contacts_parser::parse_file(csv.as_bytes(), "f.csv", &Default::default())?;
-    shared::service::import::import_parsed(&local.repo, &id, &parsed, now).await?;
-    local
-        .repo
-        .transition(
-            None,
-            &id,
-            &[CampaignState::Draft],
-            CampaignState::Running,
-            now,
-            None,
-        )
-        .await?;
+    seed_campaign(&local.repo, &id, "bench", input, &csv(&numbers(contacts), zone), CampaignState::Running).await?;
 
     let (conflicts0, retries0) = (
         CALLBACK_CONFLICTS.load(Ordering::Relaxed),

@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
+use campaigns::fixtures::{csv, daytime, numbers, seed_campaign};
 use campaigns::local::{LocalOptions, start};
-use chrono::Utc;
 use shared::adapters::metrics::{RequestCounter, instrumented_dynamodb};
 use shared::domain::settings::PacingInput;
-use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState, SettingsInput};
+use shared::domain::{CampaignState, SettingsInput};
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -38,33 +38,14 @@ async fn main() -> anyhow::Result<()> {
         ..LocalOptions::default()
     })
     .await?;
-    let now = Utc::now();
+    let (zone, _) = daytime();
     let input = SettingsInput {
         agent_id: Some("a".into()),
-        timezone: Some("UTC".into()),
+        timezone: Some(zone.into()),
         pacing: Some(PacingInput { delay_seconds: Some(2) }),
         ..Default::default()
     };
-    let settings = input.validate(now, false).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let agent = AgentSnapshot { id: "a".into(), name: "A".into(), prompt_text: String::new() };
-    let c = Campaign::new_draft(&id, "bench", settings, agent, ImportState::AwaitingUpload, now);
-    local.repo.put_new_campaign(&c).await?;
-    // A timezone column keeps every contact inside its calling window whatever the hour.
-    let zone = ["Pacific/Honolulu", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney"]
-        .into_iter()
-        .find(|z| {
-            let tz: chrono_tz::Tz = z.parse().expect("zone");
-            let h: u32 = Utc::now().with_timezone(&tz).format("%H").to_string().parse().unwrap_or(0);
-            (9..=19).contains(&h)
-        })
-        .unwrap_or("UTC");
-    let mut csv = String::from("phone,timezone\n");
-    for i in 0..n {
-        csv.push_str(&format!("+1202555{:04},{zone}\n", 1000 + i));
-    }
-    let parsed = contacts_parser::parse_file(csv.as_bytes(), "f.csv", &Default::default())?;
-    shared::service::import::import_parsed(&local.repo, &id, &parsed, now).await?;
-    local.repo.transition(None, &id, &[CampaignState::Draft], CampaignState::Running, now, None).await?;
+    seed_campaign(&local.repo, &id, "bench", input, &csv(&numbers(n), zone), CampaignState::Running).await?;
 
     // Requests per dial: one dial_next, counted alone.
     counter.reset();

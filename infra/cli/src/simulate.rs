@@ -87,10 +87,10 @@ fn settings(path: &PathBuf, now: DateTime<Utc>) -> Result<Settings, Failure> {
         .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
 }
 
-fn phones(
-    path: &PathBuf,
-    opts: &ParseOptions,
-) -> Result<Vec<(String, BTreeMap<String, String>)>, Failure> {
+/// A contact's number and the file's other columns.
+type PhoneAndFields = (String, BTreeMap<String, String>);
+
+fn phones(path: &PathBuf, opts: &ParseOptions) -> Result<Vec<PhoneAndFields>, Failure> {
     let bytes = read(path)?;
     let name = path
         .file_name()

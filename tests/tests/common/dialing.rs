@@ -65,8 +65,8 @@ pub async fn wait_state(local: &Local, id: &str, state: CampaignState, secs: u64
 }
 
 pub async fn assert_counters_match_recount(local: &Local, id: &str) {
-    let c = local.repo.get_campaign(id).await.unwrap().unwrap();
-    let recount = local.repo.recount(id).await.unwrap();
+    let c = local.repo.get_campaign(id).await.expect("read the campaign").expect("the campaign exists");
+    let recount = local.repo.recount(id).await.expect("recount its contacts");
     assert_eq!(c.counters, recount, "campaign counters must equal a recount of its contacts (invariant 7)");
 }
 
@@ -107,4 +107,23 @@ pub async fn campaign_number(local: &Local, id: &str, name: &str) -> u64 {
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// Messages waiting on the dial queue (received and deleted: a count of what the tick sent).
+pub async fn drain_dial_queue(local: &Local) -> usize {
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let mut n = 0;
+    loop {
+        let out = sqs.receive_message().queue_url(local.queue.url()).max_number_of_messages(10).wait_time_seconds(0).send().await.expect("receive");
+        let msgs = out.messages.unwrap_or_default();
+        if msgs.is_empty() {
+            return n;
+        }
+        n += msgs.len();
+        for m in msgs {
+            if let Some(h) = m.receipt_handle {
+                sqs.delete_message().queue_url(local.queue.url()).receipt_handle(h).send().await.expect("delete");
+            }
+        }
+    }
 }

@@ -31,56 +31,21 @@ pub async fn fresh_repo() -> Repo {
     Repo::new(client, table)
 }
 
-use chrono::{DateTime, Timelike, Utc};
-use shared::domain::{AgentSnapshot, Campaign, CampaignState, ImportState, SettingsInput};
+use chrono::{DateTime, Utc};
+use shared::domain::{Campaign, CampaignState, SettingsInput};
 
-/// Zones a test can call into, each with numbers whose own prefix lies in that zone alone and
-/// in no state with stricter rules: the recipient window holds in every zone the contact may be
-/// in (the number's and the timezone column's), so tests dial whatever the hour of the run.
-const DAYTIME: [(&str, &str); 6] = [
-    ("America/New_York", "+1202555"),
-    ("America/Los_Angeles", "+1213555"),
-    ("Pacific/Honolulu", "+1808555"),
-    ("Pacific/Guam", "+1671555"),
-    ("Europe/London", "+44207946"),
-    ("UTC", "+1202555"),
-];
-
-fn daytime() -> (&'static str, &'static str) {
-    let now = Utc::now();
-    DAYTIME
-        .into_iter()
-        .find(|(z, _)| {
-            let tz: chrono_tz::Tz = z.parse().expect("known zone");
-            (9..=18).contains(&now.with_timezone(&tz).hour())
-        })
-        .unwrap_or(DAYTIME[0])
-}
+#[allow(unused_imports)] // not every test binary writes a CSV
+pub use campaigns::fixtures::csv;
 
 /// A timezone where it is daytime now (local 09:00-18:59), so a test's contacts are inside
 /// their 08:00-21:00 window whenever the test runs.
 pub fn daytime_zone() -> &'static str {
-    daytime().0
+    campaigns::fixtures::daytime().0
 }
 
-/// `n` distinct valid numbers (n <= 2000) in the daytime zone (`daytime_zone`): +1 202 555 1xxx
-/// style in the US zones; in London +44 20 7946 0xxx, then +44 113 496 0xxx (Ofcom's drama ranges).
+/// `n` distinct valid numbers (n <= 2000) in the daytime zone (`daytime_zone`).
 pub fn numbers(n: usize) -> Vec<String> {
-    let prefix = daytime().1;
-    if prefix.starts_with("+44") {
-        (0..n).map(|i| if i < 1000 { format!("{prefix}{i:04}") } else { format!("+44113496{:04}", i - 1000) }).collect()
-    } else {
-        (0..n).map(|i| format!("{prefix}{:04}", 1000 + i)).collect()
-    }
-}
-
-/// A CSV with phone, name and timezone columns.
-pub fn csv(numbers: &[String], tz: &str) -> String {
-    let mut s = String::from("phone,name,timezone\n");
-    for (i, p) in numbers.iter().enumerate() {
-        s.push_str(&format!("{p},Contact {i},{tz}\n"));
-    }
-    s
+    campaigns::fixtures::numbers(n)
 }
 
 /// A draft campaign stored with its contacts imported from `csv`, then set running.
@@ -101,27 +66,10 @@ pub async fn running_campaign_of(
     csv: &str,
     state: CampaignState,
 ) -> Campaign {
-    let now = Utc::now();
-    let settings = input.validate(now, false).expect("valid settings");
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let agent = AgentSnapshot { id: "agent-1".into(), name: "Sales Bot".into(), prompt_text: "Hello".into() };
-    let c = Campaign::new_draft(&id, owner, settings, agent, ImportState::AwaitingUpload, now);
-    repo.put_new_campaign(&c).await.expect("put campaign");
-    let parsed = contacts_parser::parse_file(
-        csv.as_bytes(),
-        "list.csv",
-        &contacts_parser::ParseOptions::default(),
-    )
-    .expect("parse");
-    shared::service::import::import_parsed(repo, &id, &parsed, now)
+    campaigns::fixtures::seed_campaign(repo, &id, owner, input, csv, state)
         .await
-        .expect("import");
-    if state != CampaignState::Draft {
-        repo.transition(None, &id, &[CampaignState::Draft], state, now, None)
-            .await
-            .expect("set state");
-    }
-    repo.get_campaign(&id).await.expect("read").expect("exists")
+        .expect("seed the campaign (is the stack up? make stack-up)")
 }
 
 pub fn settings(tz: &str) -> SettingsInput {
