@@ -194,6 +194,24 @@ async fn rate_limited_create_releases_the_lease_without_charging() {
     assert_counters_match_recount(&local, &c.id).await;
 }
 
+/// A 429 on create gives the contact back uncharged and due again only after the busy
+/// backoff: Twilio asked us to slow down, an immediate redial would hammer it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_429_gives_the_contact_back_due_after_the_busy_backoff() {
+    let local = local(false, |o| o.busy_backoff = Duration::from_secs(60)).await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    sim_script(&local, Script::default().with(nums[0].clone(), Behaviour { reject_429: 1, ..ok(3) }));
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let before = Utc::now().timestamp_millis();
+    assert_eq!(local.dialer.dial_next(&c.id).await.expect("dial"), DialOutcome::TwilioBusy);
+    let after = Utc::now().timestamp_millis();
+    let contact = local.repo.get_contact(&c.id, &nums[0]).await.expect("read").expect("contact");
+    assert_eq!((contact.state, contact.attempts), (ContactState::Pending, 0), "given back uncharged");
+    let due = contact.next_attempt_ms;
+    assert!((before + 60_000..=after + 60_000).contains(&due), "due at {due}, create in {before}..={after}");
+}
+
 /// A 4xx on the number fails the contact with Twilio's reason; 401 fails the campaign.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rejected_numbers_fail_with_twilios_reason() {

@@ -670,3 +670,35 @@ async fn a_signature_over_the_url_with_its_overrides_fragment_is_accepted() {
     assert_eq!(post(format!("{url}#rc=5&rp=all")).await, 403, "only our own fragment");
     assert_eq!(post(format!("{url}&attempt=2")).await, 403);
 }
+
+/// One uncertain create (a 500: the call may exist) neither pauses the campaign (only a run
+/// of them trips the breaker) nor gives the contact back: its lease is cut to the no-call grace
+/// from now, so the watchdog asks Twilio then (not at once, while Twilio may still be creating
+/// the call, and not only after the whole lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_uncertain_create_holds_the_contact_for_the_grace_and_pauses_nothing() {
+    let local = local(false, |o| {
+        o.lease = Duration::from_secs(600);
+        o.no_call_grace = Duration::from_secs(60);
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(2);
+    let uncertain = Behaviour { created_but_answer: Some(500), callbacks: CallbackMode::None, ..ok(2) };
+    sim_script(&local, Script::default().with(nums[0].clone(), uncertain.clone()).with(nums[1].clone(), uncertain));
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let before = chrono::Utc::now().timestamp_millis();
+    assert_eq!(local.dialer.dial_next(&c.id).await.expect("dial"), DialOutcome::Uncertain);
+    let after = chrono::Utc::now().timestamp_millis();
+    let campaign = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign");
+    assert_eq!(campaign.state, CampaignState::Running, "one 500 paused the campaign: {:?}", campaign.failure_reason);
+    let mut held = Vec::new();
+    for n in &nums {
+        let contact = local.repo.get_contact(&c.id, n).await.expect("read").expect("contact");
+        if let Some(lease) = contact.lease_until_ms {
+            held.push(lease);
+        }
+    }
+    assert_eq!(held.len(), 1, "the uncertain contact stays leased, the other untouched");
+    assert!((before + 60_000..=after + 60_000).contains(&held[0]), "lease until {}, create in {before}..={after}", held[0]);
+}
