@@ -857,36 +857,4 @@ impl Repo {
             },
         }
     }
-
-    /// Ids of campaigns in the active index (pending, running, paused), all shards.
-    pub async fn active_campaign_ids(&self) -> Result<Vec<String>, RepoError> {
-        let mut ids = Vec::new();
-        for shard in 0..ACTIVE_SHARDS {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GSI2)
-                    .key_condition_expression("#pk = :pk")
-                    .expression_attribute_names("#pk", GSI2_PK)
-                    .expression_attribute_values(":pk", s(active_shard_pk(shard)))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in out.items.unwrap_or_default() {
-                    if let Some(AttributeValue::S(id)) = item.get("id") {
-                        ids.push(id.clone());
-                    }
-                }
-                match out.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => break,
-                }
-            }
-        }
-        Ok(ids)
-    }
 }
