@@ -65,6 +65,8 @@ pub struct IngestDeps {
     pub repo: Repo,
     pub blobs: Blobs,
     pub limits: contacts_parser::Limits,
+    /// The import lease's heartbeat (tests shorten it to see a dead import taken over).
+    pub timing: crate::service::import::ImportTiming,
 }
 
 pub fn ingest_from_env(sdk: &aws_config::SdkConfig) -> Result<IngestDeps, ConfigError> {
@@ -73,5 +75,5 @@ pub fn ingest_from_env(sdk: &aws_config::SdkConfig) -> Result<IngestDeps, Config
     limits.max_file_bytes = parsed_or("MAX_UPLOAD_BYTES", limits.max_file_bytes)?;
     limits.max_rows = parsed_or("MAX_ROWS", limits.max_rows)?;
     let blobs = Blobs::new(crate::config::s3_client(sdk), required("BUCKET_NAME")?).with_max_object_bytes(limits.max_file_bytes);
-    Ok(IngestDeps { repo, blobs, limits })
+    Ok(IngestDeps { repo, blobs, limits, timing: Default::default() })
 }

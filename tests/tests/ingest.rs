@@ -19,7 +19,7 @@ async fn deps(counter: Option<RequestCounter>, faults: Option<FaultInjector>) ->
     shared::adapters::dynamodb::schema::ensure_table(&ddb, &table).await.unwrap();
     let blobs = Blobs::new(shared::config::s3_client(&sdk), unique("b"));
     blobs.ensure_bucket().await.unwrap();
-    IngestDeps { repo: Repo::new(ddb, table), blobs, limits: contacts_parser::Limits::default() }
+    IngestDeps { repo: Repo::new(ddb, table), blobs, limits: contacts_parser::Limits::default(), timing: Default::default() }
 }
 
 fn s3_event(bucket: &str, key: &str) -> LambdaEvent<aws_lambda_events::s3::S3Event> {

@@ -12,7 +12,7 @@ use shared::adapters::dynamodb::{Repo, keys};
 use shared::adapters::metrics::{Fault, FaultInjector, instrumented_dynamodb};
 use shared::adapters::s3::Blobs;
 use shared::domain::{CampaignState, ImportState};
-use shared::service::import::{IngestResult, ingest_object};
+use shared::service::import::{ImportTiming, IngestResult, ingest_object, ingest_object_with};
 
 struct Env {
     repo: Repo,
@@ -183,4 +183,163 @@ async fn a_redelivery_during_an_import_is_dropped_and_the_import_finishes() {
         .expect("get")
         .expect("campaign");
     assert_eq!(after.counters.total, 1500);
+}
+
+/// The campaign's raw `import_rows` checkpoint (contacts of the object stored, in file order).
+async fn import_rows(repo: &Repo, id: &str) -> Option<u64> {
+    let out = repo
+        .client()
+        .get_item()
+        .table_name(repo.table())
+        .key(keys::PK, AttributeValue::S(keys::campaign_pk(id)))
+        .key(keys::SK, AttributeValue::S(keys::META.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get");
+    out.item?.get("import_rows")?.as_n().ok()?.parse().ok()
+}
+
+/// A heartbeat short enough for a test: dead after 1.5 s without a beat.
+fn quick_timing() -> ImportTiming {
+    ImportTiming {
+        beat_every: std::time::Duration::from_millis(200),
+        stale_after: std::time::Duration::from_millis(1500),
+    }
+}
+
+/// The stuck import (issue 12): the ingest function timed out in the middle of a file. Its
+/// lease used to hold for 16 minutes and Lambda's retry of the same object was dropped as a
+/// redelivery, so the campaign stayed `importing` for good. Now the retry waits for the dead
+/// import's beat to go stale, takes the lease over and starts after the contacts already
+/// stored; every contact ends stored once and the counters match them.
+#[tokio::test]
+async fn an_import_cut_off_mid_file_is_taken_over_by_the_retry_and_resumed() {
+    let e = env().await;
+    let c = running_campaign(
+        &e.repo,
+        settings(daytime_zone()),
+        "phone\n+12025550100\n",
+        CampaignState::Draft,
+    )
+    .await;
+    let key = format!("uploads/tester/{}/list.csv", c.id);
+    let phones = numbers(3500);
+    e.blobs
+        .put_bytes(&key, "text/csv", list(&phones))
+        .await
+        .expect("put");
+    let limits = contacts_parser::Limits::default();
+    let timing = quick_timing();
+    let first = {
+        let (repo, blobs, key, limits) =
+            (e.repo.clone(), e.blobs.clone(), key.clone(), limits.clone());
+        tokio::spawn(async move {
+            ingest_object_with(&repo, &blobs, &key, &limits, &timing, chrono::Utc::now()).await
+        })
+    };
+    // Once the first chunk is checkpointed, every write is throttled: the import hangs in its
+    // backoff, and is then killed, as the Lambda runtime kills a function at its timeout.
+    let stored = eventually(30, "the first chunk checkpointed", || async {
+        import_rows(&e.repo, &c.id).await.filter(|&r| r >= 1000)
+    })
+    .await;
+    e.faults.limit_in_flight("BatchWriteItem", 0);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.abort();
+    assert!(first.await.is_err_and(|e| e.is_cancelled()), "the first import was killed");
+    e.faults.clear();
+    let checkpoint = import_rows(&e.repo, &c.id).await.expect("checkpoint");
+    assert!(checkpoint >= stored && checkpoint < 3500, "killed mid-file at {checkpoint}");
+    let mid = e.repo.get_campaign(&c.id).await.expect("get").expect("campaign");
+    assert_eq!(mid.import_state, ImportState::Importing, "the dead import still holds the lease");
+
+    // Lambda's retry of the same event, at once: the dead import's beat is still fresh.
+    let retried = ingest_object_with(
+        &e.repo,
+        &e.blobs,
+        &key,
+        &limits,
+        &timing,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("retry");
+    let IngestResult::Imported(o) = retried else {
+        panic!("the retry must take the dead import over, not drop as a redelivery: {retried:?}");
+    };
+    assert_eq!(o.imported, 3500);
+    // Resumed: the retry wrote only what was left (25 contacts a request), and deleted nothing.
+    let left = (3500 - checkpoint).div_ceil(25);
+    assert!(
+        o.write_requests <= left + 2,
+        "resumed at {checkpoint}: {} requests for {left} of writes",
+        o.write_requests
+    );
+    let after = e.repo.get_campaign(&c.id).await.expect("get").expect("campaign");
+    assert_eq!(after.import_state, ImportState::Imported);
+    assert_eq!(after.counters.total, 3500);
+    assert_eq!(after.counters, e.repo.recount(&c.id).await.expect("recount"));
+    let contacts = e.repo.all_contacts(&c.id).await.expect("contacts");
+    let mut seen: Vec<&str> = contacts.iter().map(|c| c.phone.as_str()).collect();
+    seen.sort_unstable();
+    let mut want: Vec<&str> = phones.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(seen, want, "every contact of the file, once");
+}
+
+/// The other side of the heartbeat: an import that is slow but alive keeps its lease. A
+/// delivery of the same object waits longer than the stale limit, sees the beat go on, and
+/// drops as a redelivery; the slow import finishes and is the one that commits.
+#[tokio::test]
+async fn a_slow_live_import_keeps_its_lease_and_a_redelivery_is_dropped() {
+    let e = env().await;
+    let c = running_campaign(
+        &e.repo,
+        settings(daytime_zone()),
+        "phone\n+12025550100\n",
+        CampaignState::Draft,
+    )
+    .await;
+    let key = format!("uploads/tester/{}/list.csv", c.id);
+    let phones = numbers(2000);
+    e.blobs
+        .put_bytes(&key, "text/csv", list(&phones))
+        .await
+        .expect("put");
+    let limits = contacts_parser::Limits::default();
+    let timing = quick_timing();
+    let first = {
+        let (repo, blobs, key, limits) =
+            (e.repo.clone(), e.blobs.clone(), key.clone(), limits.clone());
+        tokio::spawn(async move {
+            ingest_object_with(&repo, &blobs, &key, &limits, &timing, chrono::Utc::now()).await
+        })
+    };
+    eventually(30, "the first chunk checkpointed", || async {
+        import_rows(&e.repo, &c.id).await.filter(|&r| r >= 1000)
+    })
+    .await;
+    // The second chunk stalls for longer than the stale limit (no checkpoint meanwhile).
+    e.faults.limit_in_flight("BatchWriteItem", 0);
+    let again = ingest_object_with(
+        &e.repo,
+        &e.blobs,
+        &key,
+        &limits,
+        &timing,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("redelivery");
+    assert_eq!(again, IngestResult::AlreadyImporting);
+    e.faults.clear();
+    let first = first.await.expect("task").expect("the live import finishes");
+    assert!(
+        matches!(first, IngestResult::Imported(o) if o.imported == 2000),
+        "{first:?}"
+    );
+    let after = e.repo.get_campaign(&c.id).await.expect("get").expect("campaign");
+    assert_eq!(after.counters.total, 2000);
+    assert_eq!(after.counters, e.repo.recount(&c.id).await.expect("recount"));
 }

@@ -3,7 +3,7 @@
 use aws_lambda_events::s3::S3Event;
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use shared::service::import::{IngestResult, ingest_object};
+use shared::service::import::{IngestResult, ingest_object_with};
 use shared::wiring::IngestDeps;
 use tracing::{error, info};
 
@@ -26,7 +26,7 @@ pub async fn handle(deps: &IngestDeps, event: LambdaEvent<S3Event>) -> Result<Ve
         let key = decode_key(raw);
         let span = tracing::info_span!("ingest", key = %key);
         let _g = span.enter();
-        match ingest_object(&deps.repo, &deps.blobs, &key, &deps.limits, Utc::now()).await {
+        match ingest_object_with(&deps.repo, &deps.blobs, &key, &deps.limits, &deps.timing, Utc::now()).await {
             Ok(IngestResult::Imported(o)) => {
                 info!(imported = o.imported, duplicates = o.duplicates, invalid = o.invalid, write_requests = o.write_requests, "imported");
                 results.push(format!("imported {}", o.imported));

@@ -186,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
         repo: repo.clone(),
         blobs: blobs.clone(),
         limits: contacts_parser::Limits::default(),
+        timing: Default::default(),
     };
     if let Some(c) = capacity {
         faults.limit_in_flight("BatchWriteItem", c);

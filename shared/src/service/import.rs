@@ -12,6 +12,16 @@
 //! object. The running import checks `import_wanted` after reading and between chunks of
 //! contacts, and its final write requires it to be absent or its own ETag: a superseded import
 //! stops, gives the lease back and never marks the campaign imported.
+//!
+//! An import cut off mid-file (the function's timeout, a crash) is resumed, never stuck. The
+//! lease is held by a heartbeat (`import_beat_ms`, written every [`ImportTiming::beat_every`]
+//! by a task that lives exactly as long as the import), not by a fixed term: another delivery
+//! takes the lease over once the beat is older than [`ImportTiming::stale_after`]. After each
+//! chunk the import records how many contacts of its object are stored (`import_rows`, in file
+//! order); an import that takes over the same object (same ETag) starts there instead of at the
+//! first row. A delivery of the object the running import holds waits until that import ends or
+//! its beat goes stale (the Lambda retry of a timed-out import arrives while the dead import's
+//! beat is still fresh) and only then drops as a redelivery.
 
 use std::collections::HashMap;
 
@@ -26,9 +36,29 @@ use crate::adapters::dynamodb::{Repo, RepoError};
 use crate::domain::{CampaignState, ImportState};
 use contacts_parser::{ImportError, Parsed};
 
-/// How long an import may hold its lease before another delivery may take over (longer than
-/// the ingest function's timeout).
-pub const IMPORT_LEASE_MS: i64 = 16 * 60 * 1000;
+/// How long a lease written before the heartbeat existed (no `import_beat_ms`) holds: longer
+/// than the ingest function's timeout.
+const LEGACY_LEASE_MS: i64 = 16 * 60 * 1000;
+
+/// The heartbeat that holds an import's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportTiming {
+    /// How often the running import writes its beat.
+    pub beat_every: std::time::Duration,
+    /// A beat older than this means the import is dead (the function timed out or crashed):
+    /// another delivery may take the lease over and resume from the checkpoint. Several beats
+    /// long, so a slow request or a long parse never makes a live import look dead.
+    pub stale_after: std::time::Duration,
+}
+
+impl Default for ImportTiming {
+    fn default() -> Self {
+        Self {
+            beat_every: std::time::Duration::from_secs(20),
+            stale_after: std::time::Duration::from_secs(120),
+        }
+    }
+}
 
 /// How long an event for a newer object waits in-process for a superseded import to stop
 /// before it fails (and the event is retried by Lambda). The ingest function's timeout is
@@ -71,19 +101,34 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-/// Take the import lease. Returns the campaign as it was before (to know whether contacts
-/// from an earlier import must be replaced).
-pub async fn begin_import(repo: &Repo, campaign_id: &str, token: &str, now: DateTime<Utc>) -> Result<CampaignRecord, ImportServiceError> {
+/// Take the import lease: free, or held by an import whose beat is stale. Returns the campaign
+/// as it was before (to know whether contacts from an earlier import must be replaced, and
+/// where a dead import of the same object stopped).
+pub async fn begin_import(
+    repo: &Repo,
+    campaign_id: &str,
+    token: &str,
+    now: DateTime<Utc>,
+    timing: &ImportTiming,
+) -> Result<CampaignRecord, ImportServiceError> {
     let now_ms = to_ms(now);
+    let stale_ms = i64::try_from(timing.stale_after.as_millis()).unwrap_or(i64::MAX);
     let r = repo
         .client()
         .update_item()
         .table_name(repo.table())
         .key(PK, s(campaign_pk(campaign_id)))
         .key(SK, s(META))
-        .update_expression("SET #is = :importing, #tok = :tok, #started = :now, #updated = :now REMOVE #err, #etag, #wanted")
-        .condition_expression("attribute_exists(#pk) AND #state = :draft AND (#is <> :importing OR #started < :stale)")
+        .update_expression(
+            "SET #is = :importing, #tok = :tok, #started = :now, #beat = :now, #updated = :now REMOVE #err, #etag, #wanted, #rows",
+        )
+        .condition_expression(
+            "attribute_exists(#pk) AND #state = :draft AND (#is <> :importing OR #beat < :stale \
+             OR (attribute_not_exists(#beat) AND #started < :legacy))",
+        )
         .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#beat", attr::IMPORT_BEAT_MS)
+        .expression_attribute_names("#rows", attr::IMPORT_ROWS)
         .expression_attribute_names("#is", attr::IMPORT_STATE)
         .expression_attribute_names("#tok", "import_token")
         .expression_attribute_names("#started", "import_started_ms")
@@ -95,7 +140,8 @@ pub async fn begin_import(repo: &Repo, campaign_id: &str, token: &str, now: Date
         .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
         .expression_attribute_values(":tok", s(token))
         .expression_attribute_values(":now", n(now_ms))
-        .expression_attribute_values(":stale", n(now_ms - IMPORT_LEASE_MS))
+        .expression_attribute_values(":stale", n(now_ms.saturating_sub(stale_ms)))
+        .expression_attribute_values(":legacy", n(now_ms - LEGACY_LEASE_MS))
         .expression_attribute_values(":draft", s(CampaignState::Draft.as_str()))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -150,9 +196,12 @@ pub const DNC_SKIP_REASON: &str = "on the owner's do-not-call list at import";
 
 /// Write the parsed contacts and record the report and counters on the campaign.
 pub async fn import_parsed(repo: &Repo, campaign_id: &str, parsed: &Parsed, now: DateTime<Utc>) -> Result<ImportOutcome, ImportServiceError> {
+    let timing = ImportTiming::default();
     let token = uuid::Uuid::new_v4().to_string();
-    let before = begin_import(repo, campaign_id, &token, now).await?;
-    match write_and_finish(repo, campaign_id, &token, &before, parsed, None, now).await {
+    let before = begin_import(repo, campaign_id, &token, now, &timing).await?;
+    let clock = Clock::from(now);
+    let _beat = Heartbeat::start(repo, campaign_id, &token, clock, timing.beat_every);
+    match write_and_finish(repo, campaign_id, &token, &before, parsed, None, 0, clock).await {
         Ok(Finished::Imported(o)) => Ok(o),
         // Without an object there is nothing newer to be superseded by.
         Ok(Finished::Superseded) => Err(ImportServiceError::Busy),
@@ -163,6 +212,116 @@ pub async fn import_parsed(repo: &Repo, campaign_id: &str, parsed: &Parsed, now:
             }
             Err(e)
         }
+    }
+}
+
+/// The service's clock: the instant it was called with, advanced by the time since.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    base: DateTime<Utc>,
+    started: std::time::Instant,
+}
+
+impl From<DateTime<Utc>> for Clock {
+    fn from(base: DateTime<Utc>) -> Self {
+        Self { base, started: std::time::Instant::now() }
+    }
+}
+
+impl Clock {
+    fn now(&self) -> DateTime<Utc> {
+        self.base + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+}
+
+/// The task that holds an import's lease by beating; it ends when dropped, so it lives exactly
+/// as long as the import (a killed invocation stops beating with it).
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(repo: &Repo, campaign_id: &str, token: &str, clock: Clock, every: std::time::Duration) -> Self {
+        let (repo, campaign_id, token) = (repo.clone(), campaign_id.to_string(), token.to_string());
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match beat(&repo, &campaign_id, &token, clock.now()).await {
+                    Ok(true) => {}
+                    // The lease is no longer ours: the import learns it at its next checkpoint.
+                    Ok(false) => break,
+                    Err(e) => warn!(campaign_id, error = %e, "import heartbeat not written; trying again"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One beat; `false` when the lease is no longer this import's.
+async fn beat(repo: &Repo, campaign_id: &str, token: &str, now: DateTime<Utc>) -> Result<bool, RepoError> {
+    let r = repo
+        .client()
+        .update_item()
+        .table_name(repo.table())
+        .key(PK, s(campaign_pk(campaign_id)))
+        .key(SK, s(META))
+        .update_expression("SET #beat = :now")
+        .condition_expression("#tok = :tok AND #is = :importing")
+        .expression_attribute_names("#beat", attr::IMPORT_BEAT_MS)
+        .expression_attribute_names("#tok", "import_token")
+        .expression_attribute_names("#is", attr::IMPORT_STATE)
+        .expression_attribute_values(":now", n(to_ms(now)))
+        .expression_attribute_values(":tok", s(token))
+        .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
+        .send()
+        .await;
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) => match classify(e) {
+            RepoError::Conflict => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
+/// The checkpoint after a chunk: `rows` contacts of the object, in file order, are stored.
+/// Also a beat, and the check for a newer upload (`etag`: the object this import read).
+async fn checkpoint(repo: &Repo, campaign_id: &str, token: &str, rows: u64, etag: Option<&str>, now: DateTime<Utc>) -> Result<LeaseView, RepoError> {
+    let r = repo
+        .client()
+        .update_item()
+        .table_name(repo.table())
+        .key(PK, s(campaign_pk(campaign_id)))
+        .key(SK, s(META))
+        .update_expression("SET #rows = :rows, #beat = :now")
+        .condition_expression("#tok = :tok AND #is = :importing")
+        .expression_attribute_names("#rows", attr::IMPORT_ROWS)
+        .expression_attribute_names("#beat", attr::IMPORT_BEAT_MS)
+        .expression_attribute_names("#tok", "import_token")
+        .expression_attribute_names("#is", attr::IMPORT_STATE)
+        .expression_attribute_values(":rows", n(rows))
+        .expression_attribute_values(":now", n(to_ms(now)))
+        .expression_attribute_values(":tok", s(token))
+        .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match r {
+        Ok(out) => {
+            let wanted = out.attributes.as_ref().and_then(|a| a.get(IMPORT_WANTED)).and_then(|v| v.as_s().ok());
+            Ok(match (etag, wanted) {
+                (Some(etag), Some(w)) if w != etag => LeaseView::Superseded,
+                _ => LeaseView::Current,
+            })
+        }
+        Err(e) => match classify(e) {
+            RepoError::Conflict => Ok(LeaseView::Lost),
+            other => Err(other),
+        },
     }
 }
 
@@ -214,27 +373,39 @@ async fn write_and_finish(
     before: &CampaignRecord,
     parsed: &Parsed,
     etag: Option<&str>,
-    now: DateTime<Utc>,
+    resume_from: u64,
+    clock: Clock,
 ) -> Result<Finished, ImportServiceError> {
     let mut write_requests = 0;
-    if before.import_state != ImportState::AwaitingUpload || before.c_total > 0 {
+    // Checkpoints fall on chunk boundaries; anything else is not a checkpoint of this code's:
+    // start again from the first row.
+    let start = usize::try_from(resume_from)
+        .ok()
+        .filter(|&r| r % CHUNK == 0 && r <= parsed.contacts.len())
+        .unwrap_or(0);
+    if start == 0 && (before.import_state != ImportState::AwaitingUpload || before.c_total > 0) {
         // Contacts of an earlier import of this draft: replace them, so the campaign holds
-        // exactly the new file's contacts.
+        // exactly the new file's contacts. (A resumed import has done this already.)
         write_requests += repo.delete_campaign_children(campaign_id).await?.requests;
+    }
+    if start > 0 {
+        info!(campaign_id, resume_from = start, "resuming the import of the same object where the last one stopped");
     }
     // Numbers already on the owner's do-not-call list are stored skipped, with the reason.
     let phones: Vec<&str> = parsed.contacts.iter().map(|c| c.phone()).collect();
     let listed = repo.dnc_listed(&before.owner, &phones).await?;
-    for (i, chunk) in parsed.contacts.chunks(CHUNK).enumerate() {
-        if let (Some(etag), true) = (etag, i > 0) {
-            match lease_view(repo, campaign_id, token, etag).await? {
+    let chunks = parsed.contacts.len().div_ceil(CHUNK);
+    for (i, chunk) in parsed.contacts.chunks(CHUNK).enumerate().skip(start / CHUNK) {
+        let from = i * CHUNK;
+        let stats = repo.put_contacts_from(campaign_id, from as u64, chunk.iter(), &listed, DNC_SKIP_REASON).await?;
+        write_requests += stats.requests;
+        if i + 1 < chunks {
+            match checkpoint(repo, campaign_id, token, (from + chunk.len()) as u64, etag, clock.now()).await? {
                 LeaseView::Current => {}
                 LeaseView::Superseded => return Ok(Finished::Superseded),
                 LeaseView::Lost => return Err(ImportServiceError::Busy),
             }
         }
-        let stats = repo.put_contacts_from(campaign_id, (i * CHUNK) as u64, chunk.iter(), &listed, DNC_SKIP_REASON).await?;
-        write_requests += stats.requests;
     }
     let total = parsed.contacts.len() as u64;
     let skipped = listed.len() as u64;
@@ -284,7 +455,7 @@ async fn write_and_finish(
         .expression_attribute_values(":pending", n(total - skipped))
         .expression_attribute_values(":skipped", n(skipped))
         .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":now", n(to_ms(now)))
+        .expression_attribute_values(":now", n(to_ms(clock.now())))
         .expression_attribute_values(":tok", s(token));
     let committed = match etag {
         Some(e) => committed.expression_attribute_values(":etag", s(e)),
@@ -395,6 +566,14 @@ async fn record_object(repo: &Repo, campaign_id: &str, token: &str, etag: &str) 
     }
 }
 
+/// Whether the campaign's last import finished with the object `etag`.
+async fn imported_from(repo: &Repo, campaign_id: &str, etag: &str) -> Result<bool, RepoError> {
+    Ok(repo
+        .get_record::<CampaignRecord>(campaign_pk(campaign_id), META.to_string())
+        .await?
+        .is_some_and(|c| c.import_state == ImportState::Imported && c.import_etag.as_deref() == Some(etag)))
+}
+
 /// The object's current ETag (None: it is gone).
 async fn current_etag(blobs: &crate::adapters::s3::Blobs, key: &str) -> Result<Option<String>, ImportServiceError> {
     match blobs.client().head_object().bucket(blobs.bucket()).key(key).send().await {
@@ -418,6 +597,18 @@ pub async fn ingest_object(
     limits: &contacts_parser::Limits,
     now: DateTime<Utc>,
 ) -> Result<IngestResult, ImportServiceError> {
+    ingest_object_with(repo, blobs, key, limits, &ImportTiming::default(), now).await
+}
+
+/// [`ingest_object`] with the lease's heartbeat timing given.
+pub async fn ingest_object_with(
+    repo: &Repo,
+    blobs: &crate::adapters::s3::Blobs,
+    key: &str,
+    limits: &contacts_parser::Limits,
+    timing: &ImportTiming,
+    now: DateTime<Utc>,
+) -> Result<IngestResult, ImportServiceError> {
     let Some((owner, campaign_id, file_name)) = parse_upload_key(key) else {
         warn!(key, "refused: not an upload key");
         return Ok(IngestResult::Refused("not an uploads/<owner>/<campaign>/<file> key".into()));
@@ -434,27 +625,45 @@ pub async fn ingest_object(
     let started = std::time::Instant::now();
     let at = |now: DateTime<Utc>| now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
     let mut pause = std::time::Duration::from_millis(100);
+    // Since when the running import has been seen holding this very object.
+    let mut same_since: Option<std::time::Instant> = None;
     let before = loop {
-        match begin_import(repo, campaign_id, &token, at(now)).await {
+        if let Some(etag) = same_since.and(current_etag(blobs, key).await?) {
+            if imported_from(repo, campaign_id, &etag).await? {
+                // The import this delivery waited for has finished with this object.
+                return Ok(IngestResult::AlreadyImporting);
+            }
+        }
+        match begin_import(repo, campaign_id, &token, at(now), timing).await {
             Ok(b) => break b,
             Err(ImportServiceError::Busy) => {
-                // Another import runs. A redelivery of its object is dropped; a newer object
-                // is announced (the running import stops) and this event waits for the lease.
+                // Another import runs. A newer object is announced (the running import stops)
+                // and this event waits for the lease. A delivery of the running import's own
+                // object waits until that import ends, or its beat goes stale (it died: this
+                // is the retry, and takes over); while it keeps beating this is a redelivery.
                 let Some(etag) = current_etag(blobs, key).await? else {
                     return Ok(IngestResult::AlreadyImporting);
                 };
                 match want(repo, campaign_id, &etag).await? {
-                    Holder::Same => return Ok(IngestResult::AlreadyImporting),
+                    Holder::Same => {
+                        let since = *same_since.get_or_insert_with(std::time::Instant::now);
+                        if since.elapsed() > timing.stale_after + timing.beat_every {
+                            info!(campaign_id, "the running import of this object is alive: a redelivery, dropped");
+                            return Ok(IngestResult::AlreadyImporting);
+                        }
+                    }
                     Holder::Free => continue,
-                    Holder::Other => {}
-                }
-                if started.elapsed() > SUPERSEDE_WAIT {
-                    warn!(campaign_id, "a newer upload waited too long for the running import; retrying the event");
-                    return Err(ImportServiceError::Busy);
+                    Holder::Other => {
+                        if started.elapsed() > SUPERSEDE_WAIT {
+                            warn!(campaign_id, "a newer upload waited too long for the running import; retrying the event");
+                            return Err(ImportServiceError::Busy);
+                        }
+                    }
                 }
                 let jitter = std::time::Duration::from_millis(rand::random_range(0..=pause.as_millis() as u64 / 2));
                 tokio::time::sleep(pause + jitter).await;
-                pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                // Looked at a few times per stale limit, so a dead import is taken over soon after.
+                pause = (pause * 2).min(std::time::Duration::from_secs(2)).min(timing.stale_after / 4);
             }
             Err(ImportServiceError::NotDraft(state)) => {
                 warn!(campaign_id, state = state.as_str(), "refused: campaign is no longer a draft");
@@ -463,7 +672,9 @@ pub async fn ingest_object(
             Err(e) => return Err(e),
         }
     };
-    let now = at(now);
+    let clock = Clock { base: now, started };
+    let _beat = Heartbeat::start(repo, campaign_id, &token, clock, timing.beat_every);
+    let now = clock.now();
     let object = match blobs.get(key).await {
         Ok(o) => o,
         Err(e @ (crate::adapters::s3::BlobError::NotFound | crate::adapters::s3::BlobError::TooLarge { .. })) => {
@@ -506,7 +717,13 @@ pub async fn ingest_object(
         }
     };
     drop(bytes);
-    match write_and_finish(repo, campaign_id, &token, &before, &parsed, Some(&etag), now).await {
+    // A dead import of this same object (timed out, crashed, or failed storing) stored its
+    // first `import_rows` contacts: start after them.
+    let resume_from = match before.import_state {
+        ImportState::Importing | ImportState::Failed if before.import_etag.as_deref() == Some(etag.as_str()) => before.import_rows,
+        _ => 0,
+    };
+    match write_and_finish(repo, campaign_id, &token, &before, &parsed, Some(&etag), resume_from, clock).await {
         Ok(Finished::Imported(o)) => Ok(IngestResult::Imported(o)),
         Ok(Finished::Superseded) => {
             info!(campaign_id, "superseded by a newer upload; stopped");

@@ -33,6 +33,10 @@ pub mod attr {
     pub const IMPORT_REPORT: &str = "import_report";
     pub const IMPORT_ERROR: &str = "import_error";
     pub const IMPORT_ETAG: &str = "import_etag";
+    /// Contacts of `import_etag`'s file stored so far, in file order: where a resumed import starts.
+    pub const IMPORT_ROWS: &str = "import_rows";
+    /// When the import holding the lease last showed it is alive.
+    pub const IMPORT_BEAT_MS: &str = "import_beat_ms";
     pub const FAILURE_REASON: &str = "failure_reason";
     pub const UPDATED_MS: &str = "updated_ms";
     pub const STARTED_MS: &str = "started_ms";
@@ -118,6 +122,10 @@ pub struct CampaignRecord {
     pub import_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_etag: Option<String>,
+    #[serde(default)]
+    pub import_rows: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_beat_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
     #[serde(default)]
@@ -205,6 +213,8 @@ impl CampaignRecord {
             import_report: c.import_report.clone(),
             import_error: c.import_error.clone(),
             import_etag: None,
+            import_rows: 0,
+            import_beat_ms: None,
             failure_reason: None,
             next_dial_ms: 0,
             created_ms,
