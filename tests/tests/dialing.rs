@@ -174,6 +174,42 @@ async fn duplicate_and_reordered_callbacks_are_idempotent() {
     }
 }
 
+/// Every status of a call is recorded on its attempt as Twilio reports it, in order: `queued`
+/// (the create's answer), `initiated`, `ringing`, `in-progress`, then the outcome, each with its SequenceNumber (the
+/// first is 0, so a new attempt must start below it) and the call's sid. Watched by reading
+/// the attempt while the call runs (the simulator at real time: each status holds ~1 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_attempt_records_each_progress_status_in_order() {
+    let local = local(false, |o| o.sim_time_scale = 1.0).await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    let call = Behaviour { ring: Some(1.5), ..ok(2) };
+    sim_script(&local, Script::default().with(nums[0].clone(), call));
+    let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    assert!(matches!(local.dialer.dial_next(&c.id).await.expect("dial"), DialOutcome::Dialed { .. }));
+    let mut seen: Vec<(String, i64)> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let last = loop {
+        let a = local.repo.get_attempt(&c.id, &nums[0], 1).await.expect("read").expect("attempt");
+        if let Some(status) = a.call_status.clone() {
+            if seen.last().map(|(s, _)| s.as_str()) != Some(status.as_str()) {
+                assert!(a.call_sid.as_deref().is_some_and(|s| s.starts_with("CA")), "the sid is recorded with {status}");
+                seen.push((status, a.seq_no));
+            }
+        }
+        if a.terminal || std::time::Instant::now() > deadline {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let statuses: Vec<&str> = seen.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(statuses, ["queued", "initiated", "ringing", "in-progress", "completed"], "seen: {seen:?}");
+    let seqs: Vec<i64> = seen.iter().map(|(_, q)| *q).collect();
+    assert_eq!(seqs[..4], [-1, 0, 1, 2], "queued from the create's answer, then each callback's SequenceNumber");
+    assert!(last.terminal);
+    assert_counters_match_recount(&local, &c.id).await;
+}
+
 /// Twilio's 429 on create: the lease is released, no attempt charged, the contact is dialed
 /// again later and completes with one attempt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
