@@ -1791,3 +1791,84 @@ async fn over_real_http_a_first_campaign() {
     assert_eq!(resp.status(), 400);
     server.abort();
 }
+
+/// A file with more contacts than the request can store in time (issue 12: on AWS one
+/// campaign's contacts go to one partition key at ~1,000 a second, the API answers within
+/// 29 s) is checked in the request, answered `importing` with its counts, written to the
+/// campaign's upload key and stored by the ingest function; start waits for it.
+#[tokio::test]
+async fn a_big_inline_file_is_handed_to_the_ingest_function() {
+    let app = app_with(ApiLimits {
+        inline_store_max_contacts: 50,
+        ..ApiLimits::default()
+    })
+    .await;
+    let agent = app.agent("alice").await;
+    let phones = campaigns::fixtures::numbers(120);
+    let csv = format!("phone\n{}\nnot a number\n", phones.join("\n"));
+    let r = app
+        .multipart(
+            "/campaigns/create",
+            "alice",
+            &[
+                Part::file("big list.csv", csv.as_bytes()),
+                Part::text("settings", &future_settings(&agent).to_string()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    let id = v["campaign_id"].as_str().expect("id").to_string();
+    assert_eq!(v["contacts_imported"], 120, "{v}");
+    assert_eq!(v["invalid"], 1, "the file's errors are answered at once");
+    assert_eq!(v["campaign"]["import"]["state"], "importing", "{v}");
+    assert_eq!(v["campaign"]["stats"]["total"], 0, "nothing stored by the request");
+    let key = format!("uploads/alice/{id}/big_list.csv");
+    let stored = app.state.deps.blobs.get_bytes(&key).await.expect("the file at the upload key");
+    assert_eq!(stored.as_ref(), csv.as_bytes());
+    let r = app
+        .call(Method::POST, &format!("/campaigns/{id}/start"), Some("alice"), None)
+        .await;
+    assert_eq!((r.status, r.error().0.as_str()), (StatusCode::CONFLICT, "import_not_ready"));
+
+    // The S3 event's ingest: it takes the handed-over lease at once (no wait for a stale beat).
+    let t = std::time::Instant::now();
+    let out = shared::service::import::ingest_object(
+        &app.state.deps.repo,
+        &app.state.deps.blobs,
+        &key,
+        &contacts_parser::Limits::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("ingest");
+    assert!(
+        matches!(out, shared::service::import::IngestResult::Imported(o) if o.imported == 120),
+        "{out:?}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(60), "taken at once, not after the stale limit");
+    let c = app.get(&format!("/campaigns/{id}"), "alice").await.json();
+    assert_eq!(c["import"]["state"], "imported");
+    assert_eq!(c["stats"]["total"], 120);
+    let r = app
+        .call(Method::POST, &format!("/campaigns/{id}/start"), Some("alice"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // At the limit, the request stores the contacts itself.
+    let r = app
+        .multipart(
+            "/campaigns/create",
+            "alice",
+            &[
+                Part::file("small.csv", format!("phone\n{}\n", phones[..50].join("\n")).as_bytes()),
+                Part::text("settings", &future_settings(&agent).to_string()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["campaign"]["import"]["state"], "imported");
+    assert_eq!(r.json()["campaign"]["stats"]["total"], 50);
+}

@@ -392,7 +392,7 @@ pub async fn create_with_file(
             let input: SettingsInput =
                 parse_json_from(settings_text.as_bytes(), JsonSource::Part("settings"))?;
             let created =
-                svc::create_with_file(deps, owner, &campaign_id, input, &file_name, &file, max)
+                svc::create_with_file(deps, owner, &campaign_id, input, &file_name, &file, max, st.limits.inline_store_max_contacts)
                     .await?;
             json_response(StatusCode::CREATED, &created)
         },

@@ -36,6 +36,9 @@ pub struct ApiLimits {
     pub max_inline_file_bytes: u64,
     /// Exports of more contacts than this go through the bucket and a presigned link.
     pub export_inline_max_contacts: u64,
+    /// `POST /campaigns/create` stores at most this many contacts within the request; a larger
+    /// file is handed to the ingest function (its contacts are stored in the background).
+    pub inline_store_max_contacts: u64,
 }
 
 impl Default for ApiLimits {
@@ -43,6 +46,7 @@ impl Default for ApiLimits {
         Self {
             max_inline_file_bytes: DEFAULT_MAX_INLINE_FILE_BYTES,
             export_inline_max_contacts: crate::service::export::INLINE_EXPORT_MAX_CONTACTS,
+            inline_store_max_contacts: crate::service::campaigns::INLINE_STORE_MAX_CONTACTS,
         }
     }
 }
@@ -117,6 +121,10 @@ impl AppState {
             export_inline_max_contacts: parsed_or(
                 "EXPORT_INLINE_MAX_CONTACTS",
                 crate::service::export::INLINE_EXPORT_MAX_CONTACTS,
+            )?,
+            inline_store_max_contacts: parsed_or(
+                "INLINE_STORE_MAX_CONTACTS",
+                crate::service::campaigns::INLINE_STORE_MAX_CONTACTS,
             )?,
         };
         // Start and resume wake the dialer at once through the dial queue (the tick is the

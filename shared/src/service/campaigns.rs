@@ -448,8 +448,18 @@ pub async fn create_draft(
     })
 }
 
+/// How many contacts `POST /campaigns/create` stores within the request. On AWS all of a
+/// campaign's contacts are written to one partition key at ~1,000 a second
+/// (docs/performance.md), so 20,000 take ~20 s of the API's 29 s; a larger file is handed to
+/// the ingest function.
+pub const INLINE_STORE_MAX_CONTACTS: u64 = 20_000;
+
 /// `POST /campaigns/create`: parse the file in the request, create the draft, write the
 /// contacts. `max_file_bytes` is the inline cap (larger files go through the upload route).
+/// A file of more than `store_max` contacts is checked here (its errors are answered at once)
+/// and then written to the campaign's upload key, where the ingest function stores its
+/// contacts exactly as for an upload: the campaign is answered `importing`.
+#[allow(clippy::too_many_arguments)]
 pub async fn create_with_file(
     deps: &Deps,
     owner: &str,
@@ -458,11 +468,15 @@ pub async fn create_with_file(
     file_name: &str,
     bytes: &[u8],
     max_file_bytes: u64,
+    store_max: u64,
 ) -> Result<CreatedWithFile, ServiceError> {
     let (settings, agent) = validate_new(deps, owner, input).await?;
     let parsed = parse_file(bytes, file_name, &parse_options(&settings, max_file_bytes))
         .map_err(|e| import_error(e, true))?;
     let now = deps.clock.now();
+    if parsed.contacts.len() as u64 > store_max {
+        return hand_to_ingest(deps, owner, campaign_id, settings, agent, file_name, bytes, parsed, now).await;
+    }
     // Created awaiting its contacts; `import_parsed` takes the import lease and records the
     // report and counters exactly as the ingest function does for an uploaded file.
     let campaign = new_campaign(
@@ -490,6 +504,43 @@ pub async fn create_with_file(
         contacts_imported: outcome.imported,
         duplicates: outcome.duplicates,
         invalid: outcome.invalid,
+        errors: parsed.report.errors.clone(),
+        report: parsed.report,
+        campaign: (&campaign).into(),
+    })
+}
+
+/// A file too big to store within the request: the draft is created with the file's upload
+/// key, the file is written there (the S3 event starts the ingest function), and the import
+/// is marked running with a free lease (no beat), which the ingest function takes at once.
+#[allow(clippy::too_many_arguments)]
+async fn hand_to_ingest(
+    deps: &Deps,
+    owner: &str,
+    campaign_id: &str,
+    settings: Settings,
+    agent: AgentSnapshot,
+    file_name: &str,
+    bytes: &[u8],
+    parsed: contacts_parser::Parsed,
+    now: DateTime<Utc>,
+) -> Result<CreatedWithFile, ServiceError> {
+    let file = safe_file_name(file_name);
+    let key = format!("{}{file}", upload_prefix(owner, campaign_id));
+    let mut campaign = new_campaign(campaign_id, owner, settings, agent, ImportState::AwaitingUpload, now);
+    campaign.upload_key = Some(key.clone());
+    deps.repo.put_new_campaign(&campaign).await?;
+    deps.blobs
+        .put_bytes(&key, upload_content_type(&file), bytes::Bytes::copy_from_slice(bytes))
+        .await?;
+    crate::service::import::hand_over(&deps.repo, campaign_id, now).await?;
+    let campaign = deps.repo.get_campaign(campaign_id).await?.ok_or(ServiceError::NotFound)?;
+    tracing::info!(campaign_id, contacts = parsed.contacts.len(), "inline file handed to the ingest function");
+    Ok(CreatedWithFile {
+        campaign_id: campaign_id.to_string(),
+        contacts_imported: parsed.contacts.len() as u64,
+        duplicates: parsed.report.duplicates,
+        invalid: parsed.report.invalid,
         errors: parsed.report.errors.clone(),
         report: parsed.report,
         campaign: (&campaign).into(),

@@ -162,6 +162,37 @@ pub async fn begin_import(
     }
 }
 
+/// Mark a campaign awaiting its upload as importing with a free lease (a beat of 0, always
+/// stale): the ingest function's `begin_import` takes it at once. A no-op when the ingest
+/// function has already taken the lease.
+pub async fn hand_over(repo: &Repo, campaign_id: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
+    let r = repo
+        .client()
+        .update_item()
+        .table_name(repo.table())
+        .key(PK, s(campaign_pk(campaign_id)))
+        .key(SK, s(META))
+        .update_expression("SET #is = :importing, #beat = :zero, #started = :now, #updated = :now")
+        .condition_expression("#is = :awaiting")
+        .expression_attribute_names("#is", attr::IMPORT_STATE)
+        .expression_attribute_names("#beat", attr::IMPORT_BEAT_MS)
+        .expression_attribute_names("#started", "import_started_ms")
+        .expression_attribute_names("#updated", attr::UPDATED_MS)
+        .expression_attribute_values(":importing", s(ImportState::Importing.as_str()))
+        .expression_attribute_values(":awaiting", s(ImportState::AwaitingUpload.as_str()))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":now", n(to_ms(now)))
+        .send()
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) => match classify(e) {
+            RepoError::Conflict => Ok(()),
+            other => Err(other),
+        },
+    }
+}
+
 /// Record a failed import (best effort: the lease token must still be ours).
 pub async fn fail_import(repo: &Repo, campaign_id: &str, token: &str, reason: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
     let r = repo
