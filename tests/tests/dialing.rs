@@ -365,7 +365,7 @@ async fn dialer_dying_after_the_lease_strands_nobody() {
     let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
     let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
     // The first half of a dial: the claim transaction, then "the process dies".
-    claim_first_attempt(&local, &c.id, &contact, 200).await;
+    claim_first_attempt(&local, &c, &contact, 200).await;
     assert_eq!(local.dialer.dial_next(&c.id).await.unwrap(), DialOutcome::NoSlot, "the slot is held");
     tokio::time::sleep(Duration::from_millis(450)).await;
     local.dialer.tick().await.unwrap();
@@ -398,7 +398,7 @@ async fn dialer_dying_after_the_create_does_not_redial() {
     sim_script(&local, Script::default().with(nums[0].clone(), Behaviour { callbacks: CallbackMode::None, ..ok(200) }));
     let c = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
     let contact = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
-    claim_first_attempt(&local, &c.id, &contact, 200).await;
+    claim_first_attempt(&local, &c, &contact, 200).await;
     // The call is created at Twilio, then the process dies before record_call_sid.
     let query = shared::service::dial::callback_query(&c.id, &nums[0], 1, 1, contact.seq);
     let req = shared::twilio::CreateCall {
@@ -427,11 +427,11 @@ async fn dialer_dying_after_the_create_does_not_redial() {
 }
 
 /// Only the lease transaction of a dial (attempt 1), as a dialer that dies right after it.
-async fn claim_first_attempt(local: &Local, campaign_id: &str, contact: &shared::adapters::dynamodb::records::ContactRecord, lease_ms: i64) {
+async fn claim_first_attempt(local: &Local, campaign: &shared::domain::Campaign, contact: &shared::adapters::dynamodb::records::ContactRecord, lease_ms: i64) {
     let now = to_ms(Utc::now());
     local
         .repo
-        .claim(&shared::adapters::dynamodb::dial::Claim::next(campaign_id, contact, now, now + lease_ms, now))
+        .claim(&shared::adapters::dynamodb::dial::Claim::next(campaign, contact, now, now + lease_ms, now))
         .await
         .unwrap();
 }

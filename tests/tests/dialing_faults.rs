@@ -85,7 +85,7 @@ async fn a_callback_for_a_superseded_claim_changes_nothing() {
     let now = shared::adapters::dynamodb::records::to_ms(chrono::Utc::now());
     local
         .repo
-        .claim(&shared::adapters::dynamodb::dial::Claim::next(&c.id, &contact, now, now + 200, now))
+        .claim(&shared::adapters::dynamodb::dial::Claim::next(&c, &contact, now, now + 200, now))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(450)).await;
@@ -498,7 +498,7 @@ async fn others_call_the_same_number(
     let now = shared::adapters::dynamodb::records::to_ms(chrono::Utc::now());
     local
         .repo
-        .claim(&shared::adapters::dynamodb::dial::Claim::next(&a.id, &contact, now, now + 300, now))
+        .claim(&shared::adapters::dynamodb::dial::Claim::next(a, &contact, now, now + 300, now))
         .await
         .unwrap();
     let nums = [phone.to_string()];

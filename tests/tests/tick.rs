@@ -184,7 +184,7 @@ async fn strand_a_lease(repo: &Repo, c: &Campaign) {
         .expect("query")
         .pop()
         .expect("a due contact");
-    let claim = Claim::next(&c.id, &contact, now_ms - 600_000, now_ms - 1_000, now_ms);
+    let claim = Claim::next(c, &contact, now_ms - 600_000, now_ms - 1_000, now_ms);
     repo.claim(&claim).await.expect("claim");
 }
 

@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/campaigns/{id}/contacts", get(campaigns::contacts))
         .route("/campaigns/{id}/attempts", get(history::attempts))
+        .route("/calls", get(history::calls))
         .route("/campaigns/{id}/simulate", post(simulate::simulate))
         .route("/campaigns/{id}/start", post(campaigns::start))
         .route("/campaigns/{id}/pause", post(campaigns::pause))

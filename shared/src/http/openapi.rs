@@ -43,6 +43,7 @@ impl Modify for BearerAuth {
         campaigns::get,
         campaigns::contacts,
         history::attempts,
+        history::calls,
         simulate::simulate,
         campaigns::start,
         campaigns::pause,

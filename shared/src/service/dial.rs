@@ -402,7 +402,7 @@ impl Dialer {
                 let history = self.repo.cap_history(&c.owner, &cand.phone).await?;
                 let eval = compliance::evaluate(now, &c.settings, &location, CapFacts::History(&history), DncFacts::InClaim);
                 if eval.decision == Decision::Dial {
-                    let mut claim = Claim::next(campaign_id, cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
+                    let mut claim = Claim::next(c, cand, now_ms, now_ms + self.config.lease.as_millis() as i64, now_ms + delay_ms);
                     claim.checks.push(self.repo.dnc_absent_check(&c.owner, &cand.phone)?);
                     let per_24h = compliance::cap_per_24h(&c.settings, &location);
                     claim.updates.push(self.repo.cap_update(&c.owner, &cand.phone, now_ms, per_24h, c.settings.frequency_cap.per_7_days, history.first().copied())?);
@@ -642,6 +642,7 @@ impl Dialer {
             duration: None,
             answered_by: None,
             failure_reason: Some(&reason),
+            twilio_error: Some(&reason),
             now_ms: to_ms(now),
             next_dial_ms: None,
         };
@@ -868,6 +869,7 @@ impl Dialer {
             duration: e.duration,
             answered_by: e.answered_by,
             failure_reason: reason.as_deref(),
+            twilio_error: None,
             now_ms: to_ms(now),
             next_dial_ms: sequential.then(|| to_ms(now) + i64::from(c.settings.pacing.delay_seconds) * 1000),
         };

@@ -1,5 +1,6 @@
 //! Read-only use cases for the dashboard: a campaign's call attempts (one contact's history, or
-//! all of them for the calls-over-time chart) and a contact search by phone digits or name.
+//! all of them for the calls-over-time chart), the owner's recent calls across campaigns, and
+//! a contact search by phone digits or name.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -64,6 +65,87 @@ impl From<AttemptRecord> for AttemptView {
 pub struct AttemptPage {
     pub attempts: Vec<AttemptView>,
     pub next_cursor: Option<String>,
+}
+
+/// One call in the owner's recent calls, across campaigns (`GET /calls`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallView {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    /// The number called (E.164), as the contacts and attempts lists show it.
+    pub phone: String,
+    /// The contact's name from the file, when it had one.
+    pub contact_name: Option<String>,
+    /// 1 for the first call to the contact, 2 for the first retry, ...
+    pub attempt: u32,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Twilio's call SID, once the call was created.
+    pub call_sid: Option<String>,
+    /// The last call status Twilio reported (queued, ringing, in-progress, completed, busy, ...).
+    pub call_status: Option<String>,
+    /// Set when the call ended.
+    pub outcome: Option<Outcome>,
+    pub duration_seconds: Option<u32>,
+    /// Answering machine detection's verdict, when it ran.
+    pub answered_by: Option<String>,
+    /// Whether the call has ended.
+    pub finished: bool,
+    /// Given back without a call reaching anyone (Twilio was busy, or the campaign was paused
+    /// before the call connected): not charged, the contact is called again.
+    pub released: bool,
+    /// Twilio's refusal of the call, with its error code and message, when it ended on one.
+    pub twilio_error: Option<String>,
+}
+
+impl From<AttemptRecord> for CallView {
+    fn from(r: AttemptRecord) -> Self {
+        CallView {
+            campaign_id: r.campaign_id,
+            campaign_name: r.campaign_name.unwrap_or_default(),
+            phone: r.phone,
+            contact_name: r.contact_name,
+            attempt: if r.charged > 0 { r.charged } else { r.n },
+            started_at: from_ms(r.started_ms),
+            ended_at: r.ended_ms.map(from_ms),
+            call_sid: r.call_sid,
+            call_status: r.call_status,
+            outcome: r.outcome,
+            duration_seconds: r.duration,
+            answered_by: r.answered_by,
+            finished: r.terminal,
+            released: r.released,
+            twilio_error: r.twilio_error,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallPage {
+    /// Newest first.
+    pub calls: Vec<CallView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The owner's calls across campaigns, newest first; only those that ended with `outcome`
+/// when given.
+pub async fn list_calls(
+    deps: &Deps,
+    owner: &str,
+    outcome: Option<Outcome>,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<CallPage, ServiceError> {
+    let (items, next_cursor) = deps
+        .repo
+        .list_calls(owner, outcome, limit, cursor)
+        .await
+        .map_err(bad_cursor)?;
+    Ok(CallPage {
+        calls: items.into_iter().map(CallView::from).collect(),
+        next_cursor,
+    })
 }
 
 fn bad_cursor(e: RepoError) -> ServiceError {

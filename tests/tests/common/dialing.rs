@@ -29,7 +29,9 @@ pub async fn local(background: bool, tweak: impl FnOnce(&mut LocalOptions)) -> L
 
 pub fn quick(tz: &str) -> SettingsInput {
     SettingsInput {
-        pacing: Some(PacingInput { delay_seconds: Some(0) }),
+        pacing: Some(PacingInput {
+            delay_seconds: Some(0),
+        }),
         retry_policy: Some(RetryPolicyInput {
             max_retries: Some(2),
             // 0.0002 h = 0.72 s: retries come quickly in a test.
@@ -49,11 +51,20 @@ pub fn sim_record(local: &Local) -> twilio_sim::Record {
 }
 
 pub fn ok(duration: u32) -> Behaviour {
-    Behaviour { outcome: SimOutcome::Completed, duration: Some(duration), ring: Some(1.0), ..Default::default() }
+    Behaviour {
+        outcome: SimOutcome::Completed,
+        duration: Some(duration),
+        ring: Some(1.0),
+        ..Default::default()
+    }
 }
 
 pub fn outcome(o: SimOutcome) -> Behaviour {
-    Behaviour { outcome: o, ring: Some(1.0), ..Default::default() }
+    Behaviour {
+        outcome: o,
+        ring: Some(1.0),
+        ..Default::default()
+    }
 }
 
 pub async fn wait_state(local: &Local, id: &str, state: CampaignState, secs: u64) {
@@ -70,11 +81,26 @@ pub async fn assert_counters_match_recount(local: &Local, id: &str) {
     // them differ for a moment. Compare only a recount taken while the counters stood still
     // (the same before and after it): then no transaction of this campaign committed meanwhile.
     for _ in 0..100 {
-        let before = local.repo.get_campaign(id).await.expect("read the campaign").expect("the campaign exists").counters;
+        let before = local
+            .repo
+            .get_campaign(id)
+            .await
+            .expect("read the campaign")
+            .expect("the campaign exists")
+            .counters;
         let recount = local.repo.recount(id).await.expect("recount its contacts");
-        let after = local.repo.get_campaign(id).await.expect("read the campaign").expect("the campaign exists").counters;
+        let after = local
+            .repo
+            .get_campaign(id)
+            .await
+            .expect("read the campaign")
+            .expect("the campaign exists")
+            .counters;
         if before == after {
-            assert_eq!(after, recount, "campaign counters must equal a recount of its contacts (invariant 7)");
+            assert_eq!(
+                after, recount,
+                "campaign counters must equal a recount of its contacts (invariant 7)"
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -82,12 +108,14 @@ pub async fn assert_counters_match_recount(local: &Local, id: &str) {
     panic!("the counters of campaign {id} never stood still for a recount in 10 s");
 }
 
-
 /// POST a status callback to the local webhook, signed with the simulator's token over the
 /// exact URL, as Twilio would. Returns the HTTP status.
 pub async fn post_callback(local: &Local, query: &str, form: &[(&str, &str)]) -> u16 {
     let url = format!("{}/twilio/status?{query}", local.base_url);
-    let params: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let params: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let token = local.sim.as_ref().expect("simulator").auth_token.clone();
     let sig = shared::twilio::signature::sign(&token, &url, &params);
     reqwest::Client::new()
@@ -108,8 +136,14 @@ pub async fn campaign_number(local: &Local, id: &str, name: &str) -> u64 {
         .client()
         .get_item()
         .table_name(local.repo.table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("C#{id}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("META".into()))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("C#{id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("META".into()),
+        )
         .consistent_read(true)
         .send()
         .await
@@ -126,7 +160,14 @@ pub async fn drain_dial_queue(local: &Local) -> usize {
     let sqs = aws_sdk_sqs::Client::new(&sdk().await);
     let mut n = 0;
     loop {
-        let out = sqs.receive_message().queue_url(local.queue.url()).max_number_of_messages(10).wait_time_seconds(0).send().await.expect("receive");
+        let out = sqs
+            .receive_message()
+            .queue_url(local.queue.url())
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .expect("receive");
         let msgs = out.messages.unwrap_or_default();
         if msgs.is_empty() {
             return n;
@@ -134,7 +175,12 @@ pub async fn drain_dial_queue(local: &Local) -> usize {
         n += msgs.len();
         for m in msgs {
             if let Some(h) = m.receipt_handle {
-                sqs.delete_message().queue_url(local.queue.url()).receipt_handle(h).send().await.expect("delete");
+                sqs.delete_message()
+                    .queue_url(local.queue.url())
+                    .receipt_handle(h)
+                    .send()
+                    .await
+                    .expect("delete");
             }
         }
     }

@@ -39,6 +39,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's calls across all their campaigns, newest first (the dashboard's Recent Calls):
+         *     campaign, number, attempt, start, status, outcome, duration and Twilio's refusal, if any.
+         */
+        get: operations["list_calls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/campaigns": {
         parameters: {
             query?: never;
@@ -462,6 +482,48 @@ export interface components {
             end_time?: string | null;
             /** @description "HH:MM", local to the campaign's timezone. */
             start_time?: string | null;
+        };
+        CallPage: {
+            /** @description Newest first. */
+            calls: components["schemas"]["CallView"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One call in the owner's recent calls, across campaigns (`GET /calls`). */
+        CallView: {
+            /** @description Answering machine detection's verdict, when it ran. */
+            answered_by?: string | null;
+            /**
+             * Format: int32
+             * @description 1 for the first call to the contact, 2 for the first retry, ...
+             */
+            attempt: number;
+            /** @description Twilio's call SID, once the call was created. */
+            call_sid?: string | null;
+            /** @description The last call status Twilio reported (queued, ringing, in-progress, completed, busy, ...). */
+            call_status?: string | null;
+            campaign_id: string;
+            campaign_name: string;
+            /** @description The contact's name from the file, when it had one. */
+            contact_name?: string | null;
+            /** Format: int32 */
+            duration_seconds?: number | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+            /** @description Whether the call has ended. */
+            finished: boolean;
+            outcome?: null | components["schemas"]["Outcome"];
+            /** @description The number called (E.164), as the contacts and attempts lists show it. */
+            phone: string;
+            /**
+             * @description Given back without a call reaching anyone (Twilio was busy, or the campaign was paused
+             *     before the call connected): not charged, the contact is called again.
+             */
+            released: boolean;
+            /** Format: date-time */
+            started_at: string;
+            /** @description Twilio's refusal of the call, with its error code and message, when it ended on one. */
+            twilio_error?: string | null;
         };
         CampaignPage: {
             campaigns: components["schemas"]["CampaignView"][];
@@ -1355,6 +1417,51 @@ export interface operations {
             };
             /** @description No such agent of yours */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_calls: {
+        parameters: {
+            query?: {
+                /** @description Only calls that ended with this outcome. */
+                outcome?: components["schemas"]["Outcome"];
+                /** @description Page size, 1 to 100 (default 25). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of calls, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallPage"];
+                };
+            };
+            /** @description Bad outcome, limit or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,7 +13,7 @@ use super::error::{RepoError, classify};
 use super::keys::*;
 use super::records::{AttemptRecord, ContactRecord, attr, parse_item};
 use super::{Repo, n, s};
-use crate::domain::{AfterCall, CampaignState, ContactState, Outcome};
+use crate::domain::{AfterCall, Campaign, CampaignState, ContactState, Outcome};
 
 /// Why a claim did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,9 @@ pub enum ClaimError {
 #[derive(Debug, Clone)]
 pub struct Claim<'a> {
     pub campaign_id: &'a str,
+    /// The campaign's owner and name: the attempt goes into the owner's recent calls (gsi1).
+    pub owner: &'a str,
+    pub campaign_name: &'a str,
     pub contact: &'a ContactRecord,
     /// The claim's identity, `contact.claim + 1`: the attempt item's number, carried by the
     /// call's callback URLs. Never reused: a release does not give it back.
@@ -65,10 +68,12 @@ pub struct Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
-    /// The next claim of `contact`, with no extra checks.
-    pub fn next(campaign_id: &'a str, contact: &'a ContactRecord, now_ms: i64, lease_until_ms: i64, next_dial_ms: i64) -> Self {
+    /// The next claim of `contact` in `campaign`, with no extra checks.
+    pub fn next(campaign: &'a Campaign, contact: &'a ContactRecord, now_ms: i64, lease_until_ms: i64, next_dial_ms: i64) -> Self {
         Self {
-            campaign_id,
+            campaign_id: &campaign.id,
+            owner: &campaign.owner,
+            campaign_name: &campaign.settings.name,
             contact,
             claim: contact.claim + 1,
             attempt: contact.attempts + 1,
@@ -103,6 +108,8 @@ pub struct Finish<'a> {
     pub duration: Option<u32>,
     pub answered_by: Option<&'a str>,
     pub failure_reason: Option<&'a str>,
+    /// Twilio refused the create (no call exists): its error, kept on the attempt.
+    pub twilio_error: Option<&'a str>,
     pub now_ms: i64,
     /// Sequential campaigns: the next call waits for this instant (end + delay).
     pub next_dial_ms: Option<i64>,
@@ -309,6 +316,12 @@ impl Repo {
             outcome: None,
             ended_ms: None,
             audit: c.audit.clone(),
+            owner: Some(c.owner.to_string()),
+            campaign_name: Some(c.campaign_name.to_string()),
+            contact_name: c.contact.name.clone(),
+            twilio_error: None,
+            gsi1pk: Some(owner_calls_pk(c.owner)),
+            gsi1sk: Some(call_sort(c.now_ms, c.campaign_id, &c.contact.phone, c.claim)),
         };
         let put = build(
             Put::builder()
@@ -551,6 +564,11 @@ impl Repo {
             attempt_set.push("#ab = :ab");
             attempt_names.insert("#ab".into(), attr::ANSWERED_BY.into());
             attempt_values.insert(":ab".into(), s(a));
+        }
+        if let Some(e) = f.twilio_error {
+            attempt_set.push("#terr = :terr");
+            attempt_names.insert("#terr".into(), attr::TWILIO_ERROR.into());
+            attempt_values.insert(":terr".into(), s(e));
         }
         let attempt = build(
             Update::builder()

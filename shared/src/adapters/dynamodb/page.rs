@@ -36,7 +36,16 @@ pub(crate) fn decode_cursor(cursor: &str, prefix: &str) -> Option<String> {
 pub(crate) fn last_sort_key(
     last_evaluated_key: Option<HashMap<String, AttributeValue>>,
 ) -> Option<String> {
-    match last_evaluated_key?.remove(SK)? {
+    last_key_attribute(last_evaluated_key, SK)
+}
+
+/// One string attribute of the key DynamoDB stopped at: `SK` for a table Query, the index's
+/// sort key attribute for an index Query.
+pub(crate) fn last_key_attribute(
+    last_evaluated_key: Option<HashMap<String, AttributeValue>>,
+    name: &str,
+) -> Option<String> {
+    match last_evaluated_key?.remove(name)? {
         AttributeValue::S(sk) => Some(sk),
         _ => None,
     }

@@ -66,6 +66,8 @@ pub mod attr {
     pub const ENDED_MS: &str = "ended_ms";
     pub const CHARGED: &str = "charged";
     pub const RELEASED: &str = "released";
+    /// Twilio's refusal of the create, on the attempt that ended on it.
+    pub const TWILIO_ERROR: &str = "twilio_error";
     /// Callbacks that named an attempt that was superseded (released, or another CallSid).
     pub const SUPERSEDED_CALLBACKS: &str = "superseded_callbacks";
     /// The circuit breaker: call creates in a row that failed abnormally (5xx, unknown 4xx,
@@ -344,6 +346,24 @@ pub struct AttemptRecord {
     /// Why the dial was allowed: the compliance audit (`domain::compliance::Audit` as JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<serde_json::Value>,
+    /// The campaign's owner and name and the contact's name, copied by the claim so the
+    /// owner's recent calls (gsi1, `K#<owner>`) read as one Query. Absent on attempts claimed
+    /// before that index existed (they are not in it either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
+    /// Twilio's refusal of the call's create (its error code and message), when the attempt
+    /// ended on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twilio_error: Option<String>,
+    /// `K#<owner>` / `<started ms>#<campaign id>#<e164>#<nn>` (keys::owner_calls_pk, call_sort).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
