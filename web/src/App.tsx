@@ -2,6 +2,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { currentUser, getConfig, signOut } from "./auth";
 import { useRoute } from "./router";
 import { CampaignList } from "./pages/CampaignList";
+import { RecentCalls } from "./pages/RecentCalls";
 import { CreateCampaign } from "./pages/CreateCampaign";
 import { CampaignDetail } from "./pages/CampaignDetail";
 import { Agents } from "./pages/Agents";
@@ -26,7 +27,7 @@ export function App() {
     window.scrollTo(0, 0);
   }, [route.page, (route as { id?: string }).id]);
   const nav = [
-    { href: "#/", label: "Campaigns", active: route.page === "campaigns" || route.page === "campaign" },
+    { href: "#/", label: "Campaigns", active: route.page === "campaigns" || route.page === "calls" || route.page === "campaign" },
     { href: "#/campaigns/new", label: "New campaign", active: route.page === "new" },
     { href: "#/agents", label: "Agents", active: route.page === "agents" },
     { href: "#/dnc", label: "Do not call", active: route.page === "dnc" },
@@ -62,6 +63,7 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1}>
         {route.page === "campaigns" && <CampaignList />}
+        {route.page === "calls" && <RecentCalls />}
         {route.page === "new" && <CreateCampaign />}
         {route.page === "campaign" && <CampaignDetail id={route.id} />}
         {route.page === "agents" && <Agents />}

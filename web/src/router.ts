@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 
 export type Route =
   | { page: "campaigns" }
+  | { page: "calls" }
   | { page: "new" }
   | { page: "campaign"; id: string }
   | { page: "agents" }
@@ -13,6 +14,7 @@ export type Route =
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "") || "/";
   if (path === "/" || path === "/campaigns") return { page: "campaigns" };
+  if (path === "/calls") return { page: "calls" };
   if (path === "/campaigns/new") return { page: "new" };
   const m = /^\/campaigns\/([0-9a-f]{32})$/.exec(path);
   if (m) return { page: "campaign", id: m[1] };

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api, ok, type Campaign, type CampaignState } from "../api/client";
 import { actionLabel, actionsFor, isLive, runAction, type Action } from "../actions";
 import { displayState, ErrorBox, ProgressBar, StateBadge } from "../components/common";
+import { HomeTabs } from "../components/HomeTabs";
 import { PagedList, usePaged } from "../components/Paged";
 import { fmtDate, fmtDuration, fmtPercent, fmtRelative } from "../format";
 import { usePolling } from "../hooks";
@@ -82,6 +83,7 @@ export function CampaignList() {
 
   return (
     <section aria-labelledby="page-title">
+      <HomeTabs current="campaigns" />
       <div class="page-head">
         <h1 id="page-title">Campaigns</h1>
         <a class="btn btn-primary" href="#/campaigns/new">

@@ -31,6 +31,10 @@ test("another user's campaign is invisible: not listed, and its page says not fo
     await page.goto(`${dev.url}/#/campaigns/${ownerCampaign}`);
     await page.getByRole("heading", { level: 1, name: "Campaign not found" }).waitFor();
     assert.doesNotMatch(await page.locator("body").innerText(), /Owner's campaign|Ann|Initech/);
+    // Nor its calls on Recent Calls.
+    await page.goto(page.url().replace(/#.*$/, "#/calls"));
+    await page.getByText("No calls yet.").waitFor();
+    assert.doesNotMatch(await page.locator("main").innerText(), new RegExp(`Owner's campaign|Ann|${daytime().number(80).replace("+", "\\+")}`));
     assert.deepEqual(errors, []);
   });
   // The owner does see it.
@@ -50,6 +54,9 @@ test("axe-core finds no serious or critical violation on any page, dialogs inclu
   await page.goto(`${dev.url}/?user=${owner}#/`);
   await page.locator(".campaign-card").first().waitFor();
   await assertAccessible(page, "campaigns");
+  await page.goto(`${dev.url}/?user=${owner}#/calls`);
+  await page.locator("table.calls tbody tr").first().waitFor();
+  await assertAccessible(page, "recent calls");
   await page.goto(`${dev.url}/?user=${owner}#/campaigns/${ownerCampaign}`);
   await page.locator("tr[data-phone]").first().waitFor();
   await assertAccessible(page, "campaign detail");
@@ -136,7 +143,7 @@ test("a phone's width (390 px): no page is wider than the screen, with and witho
     "phone",
     async ({ page }) => {
       // A new user: the empty pages.
-      for (const hash of ["#/", "#/agents", "#/campaigns/new", "#/dnc"]) {
+      for (const hash of ["#/", "#/calls", "#/agents", "#/campaigns/new", "#/dnc"]) {
         await page.goto(page.url().replace(/#.*$/, hash));
         await page.locator("main h1").waitFor();
         assert.deepEqual(await sticksOut(page), [], `${hash} (empty)`);
@@ -151,6 +158,7 @@ test("a phone's width (390 px): no page is wider than the screen, with and witho
   const p = await chrome.browser.newPage({ viewport: { width: 390, height: 844 } });
   const pages = [
     ["#/", ".campaign-card"],
+    ["#/calls", "table.calls tbody tr"],
     [`#/campaigns/${ownerCampaign}`, "tr[data-phone]"],
     ["#/agents", ".agent-list li"],
     ["#/dnc", "table[aria-label='Do-not-call numbers'] tbody tr"],
