@@ -1348,6 +1348,22 @@ async fn campaigns_and_contacts_paginate_and_filter() {
         app.get("/campaigns?state=running", "alice").await.json()["campaigns"],
         json!([])
     );
+    // Filtered, two a page: the filter applies after DynamoDB's Limit, so one Query finds all
+    // five drafts; the page keeps two and must still hand out a cursor for the other three.
+    let (mut drafts, mut cursor) = (Vec::new(), None::<String>);
+    for _ in 0..10 {
+        let uri = match &cursor {
+            None => "/campaigns?state=draft&limit=2".to_string(),
+            Some(c) => format!("/campaigns?state=draft&limit=2&cursor={c}"),
+        };
+        let page = app.get(&uri, "alice").await.json();
+        drafts.extend(page["campaigns"].as_array().expect("campaigns").iter().filter_map(|c| c["id"].as_str().map(str::to_string)));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(drafts, created, "every draft, newest first, across filtered pages");
     for bad in [
         "/campaigns?state=flying",
         "/campaigns?limit=0",

@@ -247,9 +247,11 @@ impl Repo {
                 .and_then(|v| v.as_s().ok())
                 .cloned();
             if out.len() >= limit {
+                // More follow when DynamoDB stopped early or this round read past the page (a
+                // filtered round reads several items per match). Decided before the cut: after
+                // it the length is always `limit`, and the cut matches were lost with no cursor.
+                let more = last_evaluated.is_some() || out.len() > limit;
                 out.truncate(limit);
-                // More may follow only if DynamoDB stopped early or we cut the page.
-                let more = last_evaluated.is_some() || out.len() < limit;
                 let next = if more { out.last().map(|(sk, _)| encode_cursor(sk)) } else { None };
                 return Ok((out.into_iter().map(|(_, c)| c).collect(), next));
             }
