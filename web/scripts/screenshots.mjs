@@ -49,6 +49,9 @@ try {
     const shot = async (name, fullPage = label === "desktop") => page.screenshot({ path: join(OUT, `${name}-${label}.png`), fullPage });
     await page.locator(".campaign-card").first().waitFor();
     await shot("campaigns");
+    await page.goto(`${dev.url}/#/calls`);
+    await page.locator("table.calls tbody tr").first().waitFor();
+    await shot("calls");
     await page.goto(`${dev.url}/#/campaigns/${done}`);
     await page.getByRole("heading", { level: 1, name: "March renewals" }).waitFor();
     await page.locator("tr[data-phone]").first().waitFor();
