@@ -14,9 +14,12 @@ mod records;
 mod sheet;
 mod text;
 pub mod worker;
+mod xlsx;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod xlsx_differential;
 #[cfg(test)]
 mod xlsx_writer;
 

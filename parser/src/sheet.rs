@@ -1,4 +1,5 @@
-//! Spreadsheets (XLSX, XLS, ODS) through calamine: every sheet as rows of strings.
+//! Spreadsheets (XLSX, XLS, ODS): every sheet as rows of strings. XLSX through our own reader
+//! ([`crate::xlsx`]) when it can answer exactly as calamine would, else through calamine.
 
 use std::io::Cursor;
 
@@ -28,6 +29,16 @@ pub(crate) fn read_in_process(bytes: &[u8], kind: Kind) -> Result<Vec<Sheet>, Im
 }
 
 fn read_unguarded(bytes: &[u8], kind: Kind) -> Result<Vec<Sheet>, ImportError> {
+    if kind == Kind::Xlsx
+        && let Ok(sheets) = crate::xlsx::read(bytes)
+    {
+        return Ok(sheets);
+    }
+    read_with_calamine(bytes, kind)
+}
+
+/// The calamine path (every XLSX before `crate::xlsx`, and those it leaves).
+pub(crate) fn read_with_calamine(bytes: &[u8], kind: Kind) -> Result<Vec<Sheet>, ImportError> {
     let cursor = Cursor::new(bytes);
     let corrupt = |e: &dyn std::fmt::Display| ImportError::Corrupt(format!("{}: {e}", kind.name()));
     match kind {
