@@ -38,11 +38,12 @@ type Res<T> = Result<T, Unhandled>;
 /// Inflated size of a small part (workbook, relationships, styles).
 const MAX_PART_BYTES: u64 = 16 << 20;
 /// Inflated size of the shared-string table (the file limit is 100 MiB compressed).
-const MAX_SHARED_STRINGS_BYTES: u64 = 512 << 20;
+const MAX_SHARED_STRINGS_BYTES: u64 = 256 << 20;
 /// Bytes of a sheet before its `<sheetData>`, and of one row.
 const MAX_PROLOG_BYTES: usize = 16 << 20;
 const MAX_ROW_BYTES: usize = 64 << 20;
-/// Inflated sheet XML read at a time.
+/// Inflated sheet XML read at a time, at least (a row longer than the bytes held doubles them,
+/// so that rescanning it from its start stays linear).
 const CHUNK: usize = 256 << 10;
 /// calamine allocates rows x columns cells for a sheet's used range (a hostile file with A1
 /// and XFD1048576 asks for 687 GB and aborts the process: docs/parser.md, "Robustness").
@@ -994,6 +995,10 @@ fn shared_strings(pkg: &mut Package, xl_path: &str) -> Res<Strings> {
     if reader.encoding() != encoding_rs::UTF_8 {
         return un("not UTF-8");
     }
+    // The scan below checks the text it keeps; quick-xml would refuse invalid UTF-8 anywhere.
+    if std::str::from_utf8(&bytes).is_err() {
+        return un("not UTF-8");
+    }
     let mut strings = Strings::default();
     if empty {
         return Ok(strings);
@@ -1014,6 +1019,9 @@ fn shared_strings(pkg: &mut Package, xl_path: &str) -> Res<Strings> {
                 (Kind::Empty, b"si") => {}
                 (Kind::Close, b"sst") => return Ok(()),
                 _ => return Err(Halt::Un("element in sst")),
+            }
+            if strings.ends.len() as u64 >= MAX_UNIQUE_COUNT {
+                return Err(Halt::Un("too many shared strings"));
             }
             strings.ends.push(strings.text.len());
         }
@@ -1077,7 +1085,8 @@ impl Rows {
         } else {
             (col, col)
         };
-        let dense = u64::from(row - first_row + 1) * u64::from(col_max - col_min + 1);
+        let dense =
+            (u64::from(row) - u64::from(first_row) + 1) * (u64::from(col_max - col_min) + 1);
         if dense > MAX_DENSE_CELLS {
             return un("used range too large");
         }
@@ -1185,10 +1194,10 @@ fn read_sheet(
     Ok(out.finish())
 }
 
-/// Inflates up to [`CHUNK`] more bytes; true at the end of the part.
+/// Inflates [`CHUNK`] more bytes, or as many as are held; true at the end of the part.
 fn fill(src: &mut impl Read, buf: &mut Vec<u8>) -> Res<bool> {
     let n = src
-        .take(CHUNK as u64)
+        .take(CHUNK.max(buf.len()) as u64)
         .read_to_end(buf)
         .map_err(|_| Unhandled("inflating a sheet"))?;
     Ok(n == 0)
