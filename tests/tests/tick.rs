@@ -302,18 +302,18 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
         Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
     let d = dialer(slow_repo, twilio, queue().await, |c| c.tick_concurrency = 2);
 
-    // On a loaded machine the index read alone may eat a 1 s budget: the first tick that
-    // starts anything is the one looked at.
+    // On a loaded machine the index read alone may eat a 1 s budget: tick until at least two
+    // campaigns have started (each tick goes on from the cursor the one before left).
     let mut first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
-    for _ in 0..5 {
-        if first.left < 12 {
+    for _ in 0..8 {
+        if first.left <= 10 {
             break;
         }
         first = d.tick_within(Duration::from_secs(1)).await.expect("tick 1");
     }
     assert!(
-        first.left > 0 && first.left < 12,
-        "the budget cuts the first tick: {first:?}"
+        first.left > 0 && first.left <= 10,
+        "the budget cuts the first tick after two or more starts: {first:?}"
     );
     let cursor = plain
         .tick_cursor()
@@ -336,15 +336,33 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
         !started_first.contains(&cursor),
         "the cursor names a campaign the first tick did not start"
     );
+    // Put the started campaigns back to pending: the next tick then has all twelve to start
+    // again, and only the cursor makes it begin where the first left off (in plain id order it
+    // would begin with campaigns the first tick already handled, none of them the cursor).
+    for id in &started_first {
+        plain
+            .transition(None, id, &[CampaignState::Running], CampaignState::Pending, Utc::now(), None)
+            .await
+            .expect("back to pending");
+    }
 
-    sent.lock().expect("lock").clear();
-    let second = d.tick_within(Duration::from_secs(1)).await.expect("tick 2");
-    let order = sent.lock().expect("lock").clone();
+    // Under load a tick may spend its whole budget reading the index and start nothing (its
+    // cursor then stays): the first tick that sends anything is the one looked at.
+    let mut tries = 0;
+    let (second, order) = loop {
+        sent.lock().expect("lock").clear();
+        let report = d.tick_within(Duration::from_secs(1)).await.expect("tick 2");
+        let order = sent.lock().expect("lock").clone();
+        tries += 1;
+        if !order.is_empty() || tries == 8 {
+            break (report, order);
+        }
+    };
     assert!(
         order.iter().take(2).any(|k| *k == format!("C#{cursor}")),
         "the campaign left out of tick 1 is among the first the next tick handles (two at a time): {order:?}, cursor {cursor}"
     );
-    assert!(second.left < first.left + 1, "{second:?}");
+    assert!(second.left < 12, "the second tick started campaigns: {second:?}");
     // And nobody starves: a few more ticks start every campaign.
     for _ in 0..6 {
         if d.tick_within(Duration::from_secs(1))
