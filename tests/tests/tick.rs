@@ -437,3 +437,68 @@ async fn the_watchdog_resumes_where_its_budget_ended() {
         "no campaign is starved by the ones before it: {seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slot_the_watchdog_frees_is_dialed_at_once() {
+    // One slot, held by a lease whose dialer died before the create (no call at Twilio, claimed
+    // ten minutes ago): the tick's dial stage sees no free slot; its watchdog releases the lease
+    // and must ask for a dial at once, not leave the contact to the next tick (a minute later).
+    let repo = fresh_repo().await;
+    let phones = numbers(1);
+    let c = one_contact_campaign(&repo, &phones[0], CampaignState::Running).await;
+    strand_a_lease(&repo, &c).await;
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let twilio: Arc<dyn Telephony> =
+        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let q = queue().await;
+    let d = dialer(repo.clone(), twilio, q.clone(), |c| {
+        c.no_call_grace = Duration::from_secs(60)
+    });
+
+    let report = d.tick_within(Duration::from_secs(20)).await.expect("tick");
+    assert_eq!((report.watched, report.watch_left), (1, 0), "{report:?}");
+    assert_eq!(report.dial_messages, 0, "no slot was free when the tick read the campaign: {report:?}");
+    let contact = repo
+        .due_contacts(&c.id, to_ms(Utc::now()), 1)
+        .await
+        .expect("query")
+        .pop()
+        .expect("the released contact is due again");
+    assert_eq!(contact.phone, phones[0]);
+    assert_eq!(drain(&q).await, vec![c.id.clone()], "one dial message, sent by the watchdog");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paced_campaign_is_queued_for_when_its_pacing_ends() {
+    // Two slots, 3 s between starts: the first call queues the next start 3 s on; a dial that
+    // comes early is told to wait and queues itself for then, not at once (at once it would come
+    // straight back, wait again, and spin on the queue for the whole delay).
+    let repo = fresh_repo().await;
+    let phones = numbers(3);
+    let mut input = settings(daytime_zone());
+    input.max_concurrent_calls = Some(2);
+    input.pacing = Some(shared::domain::settings::PacingInput { delay_seconds: Some(3) });
+    let rows: Vec<String> = phones.clone();
+    let c = running_campaign(&repo, input, &csv(&rows, daytime_zone()), CampaignState::Running).await;
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let twilio: Arc<dyn Telephony> =
+        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let q = queue().await;
+    let d = dialer(repo.clone(), twilio, q.clone(), |_| {});
+
+    let first = d.dial_next(&c.id).await.expect("dial 1");
+    assert!(matches!(first, shared::service::dial::DialOutcome::Dialed { .. }), "{first:?}");
+    let early = d.dial_next(&c.id).await.expect("dial 2");
+    let shared::service::dial::DialOutcome::Paced(next) = early else {
+        panic!("a dial within the pacing delay waits: {early:?}")
+    };
+    let wait = (next - Utc::now()).num_milliseconds();
+    assert!((1_000..=3_000).contains(&wait), "the next start is ~3 s away: {wait} ms");
+    assert_eq!(drain(&q).await, Vec::<String>::new(), "both messages are delayed until the pacing ends");
+    tokio::time::sleep(Duration::from_millis(wait as u64 + 1_500)).await;
+    assert_eq!(drain(&q).await, vec![c.id.clone(), c.id.clone()], "both arrive once it has");
+}
