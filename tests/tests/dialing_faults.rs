@@ -455,6 +455,26 @@ async fn start_and_resume_dial_at_once_not_at_the_next_tick() {
     eprintln!("first call {after_start:?} after Start, next call {:?} after Resume", resumed.elapsed());
 }
 
+/// A dial message that reaches a scheduled campaign before its start (Start queues one at once;
+/// SQS may deliver any message early or twice) leaves it pending and calls nobody: only a
+/// campaign whose start has come is started by a dial.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scheduled_campaign_dialed_before_its_start_stays_pending() {
+    let local = local(false, |_| {}).await;
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(30)), ..Default::default() });
+    let tz = daytime_zone();
+    let input = SettingsInput {
+        scheduled_start_time: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        ..quick(tz)
+    };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(1), tz), CampaignState::Pending).await;
+    let out = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert!(matches!(out, DialOutcome::NotRunning(CampaignState::Pending)), "{out:?}");
+    let after = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign");
+    assert_eq!(after.state, CampaignState::Pending, "started an hour early");
+    assert_eq!(sim_record(&local).calls.len(), 0, "somebody was called before the start");
+}
+
 /// Issue 14 item 6: a terminal callback that meets transaction conflicts is retried inside the
 /// request (bounded, jittered) and applied, instead of being answered 503 and lost (Twilio
 /// does not retry a status callback on a 5xx by default).

@@ -379,3 +379,26 @@ async fn with_the_rate_on_the_lease_and_the_pacing_count_from_the_start() {
     let next = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign").next_dial_at.expect("paced").timestamp_millis();
     assert!((before + 30_000..=after + 30_000).contains(&next), "next start {next}, start in {before}..={after}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_newcomer_finding_others_waiting_takes_a_turn_behind_them() {
+    // Someone already waits for a turn 3 s from now. A dial that holds no turn is refused by the
+    // rate and must queue behind them (a turn of its own, a dial message for it), not try the
+    // claim again and again until the waiting turn has passed and then start ahead of the queue.
+    let local = local(false, |_| {}).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let c = campaign_of(&local, "rate-newcomer", &numbers(1)).await;
+    let mut d = local.dialer.clone();
+    d.config.calls_per_second = Some(RATE);
+    let waiting = local
+        .repo
+        .take_turn(1_000, Utc::now().timestamp_millis() + 3_000)
+        .await
+        .expect("a turn for someone else");
+    let out = d.dial_next(&c.id).await.expect("dial");
+    let DialOutcome::RateLimited(at) = out else { panic!("expected a turn behind the queue, got {out:?}") };
+    assert!(at.timestamp_millis() > waiting, "its turn {at} comes after the waiting one ({waiting})");
+    let after = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign");
+    assert_eq!(after.counters.calling, 0, "nothing started");
+    assert_eq!(after.next_dial_at, Some(at), "the campaign waits for its turn");
+}
