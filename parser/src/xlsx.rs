@@ -594,24 +594,26 @@ impl<'a> Cur<'a> {
         let start = self.i + 1;
         let close = b.get(start) == Some(&b'/');
         let name_start = start + usize::from(close);
-        let mut j = name_start;
-        while let Some(&c) = b.get(j) {
-            if is_ws(c) || c == b'>' || c == b'/' {
-                break;
+        let after = b.get(name_start..).unwrap_or_default();
+        let len = after
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .ok_or(Halt::More)?;
+        let mut j = name_start + len;
+        match after[len] {
+            _ if len == 0 => return Err(Halt::Un("element name")),
+            b'>' if close => {
+                self.i = j + 1;
+                return Ok(Tag {
+                    name: &after[..len],
+                    attrs: &[],
+                    kind: Kind::Close,
+                });
             }
-            if !c.is_ascii_alphanumeric() {
-                return Err(Halt::Un("element name"));
-            }
-            j += 1;
+            c if is_ws(c) || c == b'>' || c == b'/' => {}
+            _ => return Err(Halt::Un("element name")),
         }
-        if j == name_start {
-            return Err(if j >= b.len() {
-                Halt::More
-            } else {
-                Halt::Un("element name")
-            });
-        }
-        let name = &b[name_start..j];
+        let name = &after[..len];
         if close {
             while b.get(j).copied().is_some_and(is_ws) {
                 j += 1;
@@ -763,6 +765,10 @@ impl<'a> Iterator for Attrs<'a> {
 /// else is outside the subset.
 fn decode_text(raw: &[u8], out: &mut String) -> Scan<()> {
     let s = std::str::from_utf8(raw).map_err(|_| Halt::Un("not UTF-8"))?;
+    if memchr::memchr2(b'&', b'\r', raw).is_none() {
+        out.push_str(s);
+        return Ok(());
+    }
     if memchr::memchr(b'\r', raw).is_some() {
         return Err(Halt::Un("carriage return"));
     }
@@ -883,10 +889,11 @@ fn rich_string(cur: &mut Cur, closing: &[u8], out: &mut String, scratch: &mut St
                 cur.close(b"t")?;
                 scratch.clear();
                 decode_text(raw, scratch)?;
-                let piece = if preserve {
-                    scratch.as_str()
+                let trimmed = !preserve && (scratch.starts_with(WS) || scratch.ends_with(WS));
+                let piece = if trimmed {
+                    scratch.trim_matches(WS)
                 } else {
-                    scratch.trim_matches([' ', '\t', '\r', '\n'])
+                    scratch.as_str()
                 };
                 push_unescaped(piece, out);
             }
@@ -905,6 +912,9 @@ fn rich_string(cur: &mut Cur, closing: &[u8], out: &mut String, scratch: &mut St
         }
     }
 }
+
+/// What calamine trims from a `<t>` without `xml:space="preserve"` (ASCII whitespace only).
+const WS: [char; 4] = [' ', '\t', '\r', '\n'];
 
 /// Elements a string may hold besides `<t>` and `<rPh>`: runs and their properties.
 const RICH_TEXT_ELEMENTS: &[&[u8]] = &[
@@ -1103,7 +1113,9 @@ impl Rows {
         if self.current.len() < col {
             self.current.resize(col, String::new());
         }
-        self.current_blank &= text.trim().is_empty();
+        if self.current_blank {
+            self.current_blank = text.trim().is_empty();
+        }
         self.current.push(text.to_owned());
         Ok(())
     }

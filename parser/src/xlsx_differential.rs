@@ -2,8 +2,8 @@
 //! come out exactly as calamine reads it (docs/parser.md, "XLSX"). Inputs: both writers of
 //! `xlsx_writer.rs` with random content, randomly shaped workbooks written here (gaps, rows and
 //! cells without references, every cell type, rich text, escapes, styles with date formats,
-//! several and empty sheets), byte-level mutations of those, and every XLSX among the test
-//! fixtures and the fuzz regressions.
+//! several and empty sheets), byte-level mutations of those, files written by openpyxl and
+//! XlsxWriter (tests/fixtures/xlsx), and every XLSX among the fuzz regressions.
 
 use std::io::{Cursor, Write};
 
@@ -483,8 +483,34 @@ fn our_xlsx_reader_answers_exactly_as_calamine_or_declines() {
         tally.compare(&format!("writer #{i}"), &random_writer_workbook(&mut rng));
         tally.compare(&format!("mutated #{i}"), &mutated_workbook(&mut rng));
     }
-    // Fixtures and the fuzz corpus (its first byte picks the options; the rest is the file).
+    // Files as openpyxl and XlsxWriter write them (tests/fixtures/xlsx/make.py): ours must
+    // read those without date formats itself.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut real = 0;
+    if let Ok(dir) = std::fs::read_dir(root.join("tests/fixtures/xlsx")) {
+        for path in dir.filter_map(|e| e.ok().map(|e| e.path())) {
+            let name = path.display().to_string();
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            if !name.ends_with(".xlsx") {
+                continue;
+            }
+            real += 1;
+            let before = tally.ours;
+            tally.compare(&name, &bytes);
+            if !name.contains("dates") {
+                assert_eq!(
+                    tally.ours,
+                    before + 1,
+                    "{name}: {:?}",
+                    xlsx::read(&bytes).err()
+                );
+            }
+        }
+    }
+    assert_eq!(real, 5, "tests/fixtures/xlsx");
+    // The fuzz corpus (its first byte picks the options; the rest is the file).
     let mut files = vec![root.join("fuzz/regressions/parse/seed-contacts.xlsx")];
     if let Ok(dir) = std::fs::read_dir(root.join("fuzz/regressions/parse")) {
         files.extend(dir.filter_map(|e| e.ok().map(|e| e.path())));
