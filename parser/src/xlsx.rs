@@ -873,11 +873,14 @@ fn xml_escape(bytes: &[u8], at: usize) -> Option<u16> {
 /// unless `xml:space="preserve"`, each with Excel's escapes decoded, concatenated (calamine's
 /// `read_string_with_bufs`). `scratch` is reused between calls.
 fn rich_string(cur: &mut Cur, closing: &[u8], out: &mut String, scratch: &mut String) -> Scan<()> {
-    let mut phonetic = false;
+    // The elements open inside the string, which must nest properly: quick-xml refuses an end
+    // tag with nothing open, so an unbalanced string could fail calamine's read of the file.
+    let mut open: Vec<&[u8]> = Vec::new();
     loop {
         let t = cur.tag_after_ws()?;
+        let phonetic = open.contains(&&b"rPh"[..]);
         match (t.kind, t.name) {
-            (Kind::Close, n) if n == closing => return Ok(()),
+            (Kind::Close, n) if n == closing && open.is_empty() => return Ok(()),
             (Kind::Open, b"t") if !phonetic => {
                 let mut preserve = false;
                 for (k, v) in Attrs(t.attrs) {
@@ -905,9 +908,15 @@ fn rich_string(cur: &mut Cur, closing: &[u8], out: &mut String, scratch: &mut St
                 }
                 cur.close(b"t")?;
             }
-            (Kind::Open, b"rPh") => phonetic = true,
-            (Kind::Close, b"rPh") => phonetic = false,
-            (_, name) if RICH_TEXT_ELEMENTS.contains(&name) => {}
+            // calamine's phonetic flag is not a stack: a run inside a run is left to it.
+            (Kind::Open, b"rPh") if phonetic => return Err(Halt::Un("nested phonetic run")),
+            (Kind::Open, name) if RICH_TEXT_ELEMENTS.contains(&name) && open.len() < 8 => {
+                open.push(name);
+            }
+            (Kind::Close, name) if open.last() == Some(&name) => {
+                open.pop();
+            }
+            (Kind::Empty, name) if RICH_TEXT_ELEMENTS.contains(&name) => {}
             _ => return Err(Halt::Un("element in a string")),
         }
     }
@@ -916,9 +925,10 @@ fn rich_string(cur: &mut Cur, closing: &[u8], out: &mut String, scratch: &mut St
 /// What calamine trims from a `<t>` without `xml:space="preserve"` (ASCII whitespace only).
 const WS: [char; 4] = [' ', '\t', '\r', '\n'];
 
-/// Elements a string may hold besides `<t>` and `<rPh>`: runs and their properties.
+/// Elements a string may hold besides `<t>`: runs, phonetic runs and their properties.
 const RICH_TEXT_ELEMENTS: &[&[u8]] = &[
     b"t",
+    b"rPh",
     b"r",
     b"rPr",
     b"phoneticPr",
@@ -1452,6 +1462,8 @@ impl RowScan {
             }
         }
         match typ {
+            // calamine skips it (the value is in `<is>`); an entity there is not looked at.
+            Type::Inline if raw.contains(&b'&') => Err(Halt::Un("entity in a value")),
             Type::Inline => Ok(Value::Empty),
             Type::Shared => {
                 let i = index(raw).ok_or(Halt::Un("shared string index"))?;
