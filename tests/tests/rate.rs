@@ -402,3 +402,50 @@ async fn a_newcomer_finding_others_waiting_takes_a_turn_behind_them() {
     assert_eq!(after.counters.calling, 0, "nothing started");
     assert_eq!(after.next_dial_at, Some(at), "the campaign waits for its turn");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_start_that_frees_within_a_second_is_waited_for_in_place() {
+    // A rate of one call a second, just used by another campaign, and nobody waiting: the next
+    // dial waits in place for the start that frees within the second and calls, rather than
+    // queueing a turn (SQS delays count whole seconds: a turn costs a second or more).
+    let local = local(false, |_| {}).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let a = campaign_of(&local, "rate-inplace-a", &numbers(1)).await;
+    let b = campaign_of(&local, "rate-inplace-b", &numbers(1)).await;
+    let mut d = local.dialer.clone();
+    d.config.calls_per_second = Some(1);
+    let first = d.dial_next(&a.id).await.expect("dial a");
+    assert!(matches!(first, DialOutcome::Dialed { .. }), "{first:?}");
+    // The window is a second and the margin (100 ms): past the margin, the start frees within a second.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = std::time::Instant::now();
+    let second = d.dial_next(&b.id).await.expect("dial b");
+    assert!(matches!(second, DialOutcome::Dialed { .. }), "waited in place and called: {second:?}");
+    let waited = asked.elapsed();
+    assert!(waited >= Duration::from_millis(500), "it waited for the start to free: {waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_turn_finding_a_wait_leaves_it_to_the_message_that_set_it() {
+    // A campaign's wait (next start in under a second) was set by a later dial, which queued
+    // its own message. A message holding an older turn that arrives now must change nothing: it
+    // neither sleeps through the wait and calls (ahead of the message that holds the turn) nor
+    // queues another message.
+    let local = local(false, |_| {}).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let tz = daytime_zone();
+    let input = SettingsInput {
+        pacing: Some(PacingInput { delay_seconds: Some(1) }),
+        max_concurrent_calls: Some(3),
+        ..quick(tz)
+    };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(3), tz), CampaignState::Running).await;
+    let d = local.dialer.clone();
+    let first = d.dial_next(&c.id).await.expect("dial 1");
+    assert!(matches!(first, DialOutcome::Dialed { .. }), "{first:?}");
+    let stale = DialMessage { campaign_id: c.id.clone(), turn: Some(Utc::now().timestamp_millis() - 5_000) };
+    let out = d.dial_message(&stale).await.expect("stale turn");
+    assert!(matches!(out, DialOutcome::Paced(_)), "the stale turn waits for nobody and calls nobody: {out:?}");
+    let after = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign");
+    assert_eq!(after.counters.calling, 1, "one call, not two");
+}

@@ -96,6 +96,11 @@ impl Repo {
         for i in 1..=rate {
             b = b.expression_attribute_names(format!("#s{i}"), slot(i));
         }
+        // Only a shift uses :zero, and a rate of one (Twilio's default) has nothing to shift:
+        // DynamoDB refuses a value the expressions do not use.
+        if rate > 1 {
+            b = b.expression_attribute_values(":zero", n(0));
+        }
         let mut cond = format!("(attribute_not_exists(#s{rate}) OR #s{rate} <= :cut)");
         if !holds_turn {
             cond.push_str(" AND (attribute_not_exists(#turn) OR #turn <= :now)");
@@ -106,7 +111,6 @@ impl Repo {
                 .condition_expression(cond)
                 .expression_attribute_names("#entity", "entity")
                 .expression_attribute_values(":entity", s("rate"))
-                .expression_attribute_values(":zero", n(0))
                 .expression_attribute_values(":now", n(now_ms))
                 .expression_attribute_values(":cut", n(now_ms - window_ms))
                 .build(),
