@@ -9,8 +9,9 @@
 //!   quick-xml with calamine's reader settings, in loops that follow calamine's own, so that
 //!   the same paths, sheet names and number formats come out;
 //! - the shared strings and each sheet's `<sheetData>` are scanned by hand over a strict
-//!   subset of XML: the elements and attributes that Excel, LibreOffice, openpyxl and our own
-//!   writer use, text with the five XML entities and character references. Whatever lies
+//!   subset of XML: the elements and attributes spreadsheet writers put there (checked with
+//!   our test writer, openpyxl and XlsxWriter), text with the five XML entities and character
+//!   references, elements properly nested. Whatever lies
 //!   outside that subset (comments, CDATA, namespace prefixes, unknown elements, a carriage
 //!   return in text, a number that is not plainly written, cells out of order, a date-styled
 //!   number, ...) makes the whole workbook [`Unhandled`], and the caller reads it with
