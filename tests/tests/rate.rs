@@ -449,3 +449,21 @@ async fn a_stale_turn_finding_a_wait_leaves_it_to_the_message_that_set_it() {
     let after = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign");
     assert_eq!(after.counters.calling, 1, "one call, not two");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_a_send_offset_the_create_leaves_that_long_after_the_recorded_start() {
+    // ACCOUNT_RATE_SEND_OFFSET_MS: the create is sent a fixed time after the instant the
+    // account's window recorded, so a claim's varying latency cannot bunch starts at Twilio.
+    let local = local(false, |_| {}).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let c = campaign_of(&local, "rate-offset", &numbers(1)).await;
+    let mut d = local.dialer.clone();
+    d.config.calls_per_second = Some(RATE);
+    d.config.rate_send_offset = Duration::from_millis(1_500);
+    let out = d.dial_next(&c.id).await.expect("dial");
+    let DialOutcome::Dialed { phone, .. } = out else { panic!("expected a call, got {out:?}") };
+    let created = sim_record(&local).calls.iter().find(|call| call.to == phone).map(|call| call.created_at.timestamp_millis()).expect("the call at Twilio");
+    let attempt = local.repo.get_attempt(&c.id, &phone, 1).await.expect("read").expect("attempt");
+    let gap = created - attempt.started_ms;
+    assert!(gap >= 1_400, "the create reached Twilio {gap} ms after the recorded start");
+}
