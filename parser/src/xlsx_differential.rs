@@ -576,3 +576,53 @@ fn an_unbalanced_string_is_left_to_calamine() {
     );
     assert!(sheet::read_with_calamine(&bad, Kind::Xlsx).is_err());
 }
+
+/// Damaged zips (bytes flipped, cut, repeated) for $XLSX_FUZZ_SECONDS (default 60): our
+/// reader must decline or answer, never panic or abort, and when it answers calamine must
+/// agree. The `fuzz_loop` in tests.rs also feeds calamine what ours declines, and calamine's
+/// known aborts (docs/parser.md, "Robustness") can end that loop; this one isolates ours.
+/// `cargo test -p contacts-parser --lib damaged_zips -- --ignored --nocapture`
+#[test]
+#[ignore = "long-running; run explicitly"]
+fn our_reader_survives_damaged_zips() {
+    let seconds: u64 = std::env::var("XLSX_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let mut rng = Rng(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1);
+    eprintln!("damaged zips: seed {:#x}", rng.0);
+    let start = std::time::Instant::now();
+    let mut tally = Tally::default();
+    while start.elapsed().as_secs() < seconds {
+        let mut bytes = if rng.chance(50) {
+            random_workbook(&mut rng)
+        } else {
+            random_writer_workbook(&mut rng)
+        };
+        for _ in 0..1 + rng.below(4) {
+            let i = rng.below(bytes.len());
+            match rng.below(4) {
+                0 => bytes[i] ^= 1 << rng.below(8),
+                1 => bytes[i] = rng.next() as u8,
+                2 => bytes.truncate(i.max(4)),
+                _ => {
+                    let end = (i + rng.below(64)).min(bytes.len());
+                    let chunk = bytes[i..end].to_vec();
+                    bytes.splice(i..i, chunk);
+                }
+            }
+        }
+        tally.compare("damaged", &bytes);
+    }
+    eprintln!(
+        "damaged zips: {} workbooks, {} read by ours, {} mismatches, no panic",
+        tally.compared,
+        tally.ours,
+        tally.mismatches.len()
+    );
+    assert!(tally.mismatches.is_empty(), "{:?}", tally.mismatches);
+}
