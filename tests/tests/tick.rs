@@ -502,3 +502,36 @@ async fn a_paced_campaign_is_queued_for_when_its_pacing_ends() {
     tokio::time::sleep(Duration::from_millis(wait as u64 + 1_500)).await;
     assert_eq!(drain(&q).await, vec![c.id.clone(), c.id.clone()], "both arrive once it has");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lease_stranded_after_a_claim_given_back_is_released_by_its_own_claim() {
+    // Claim 1 was given back uncharged (Twilio answered 429): the contact is on claim 2 with one
+    // charged attempt. Claim 2's dialer died before the create. The watchdog must reconcile
+    // claim 2 (its attempt item, its condition), not the attempt count's namesake, claim 1.
+    let repo = fresh_repo().await;
+    let phones = numbers(1);
+    let c = one_contact_campaign(&repo, &phones[0], CampaignState::Running).await;
+    let now_ms = to_ms(Utc::now());
+    let contact = repo.due_contacts(&c.id, now_ms, 1).await.expect("query").pop().expect("due");
+    repo.claim(&Claim::next(&c, &contact, now_ms - 700_000, now_ms - 650_000, now_ms - 700_000))
+        .await
+        .expect("claim 1");
+    let leased = repo.get_contact(&c.id, &phones[0]).await.expect("read").expect("contact");
+    repo.release(&c.id, &leased, 1, contact.state, now_ms - 690_000, None, now_ms - 690_000)
+        .await
+        .expect("claim 1 given back");
+    strand_a_lease(&repo, &c).await;
+    let stranded = repo.get_contact(&c.id, &phones[0]).await.expect("read").expect("contact");
+    assert_eq!((stranded.claim, stranded.attempts), (2, 1), "claim 2, one attempt charged");
+
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let twilio: Arc<dyn Telephony> =
+        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let q = queue().await;
+    let d = dialer(repo.clone(), twilio, q, |c| c.no_call_grace = Duration::from_secs(60));
+    d.tick_within(Duration::from_secs(20)).await.expect("tick");
+    let after = repo.get_contact(&c.id, &phones[0]).await.expect("read").expect("contact");
+    assert!(after.lease_until_ms.is_none() && after.state.is_dialable(), "claim 2's lease released: {after:?}");
+}
