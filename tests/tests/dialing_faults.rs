@@ -153,11 +153,20 @@ struct HeldCreates {
     inner: std::sync::Arc<dyn Telephony>,
     entered: std::sync::Arc<tokio::sync::Notify>,
     release: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How many cancels to answer with a 503 before passing them on, and when each was asked.
+    failing_cancels: std::sync::atomic::AtomicU32,
+    cancels: std::sync::Mutex<Vec<std::time::Instant>>,
 }
 
 impl HeldCreates {
     fn around(inner: std::sync::Arc<dyn Telephony>) -> Self {
-        Self { inner, entered: Default::default(), release: std::sync::Arc::new(tokio::sync::Semaphore::new(0)) }
+        Self {
+            inner,
+            entered: Default::default(),
+            release: std::sync::Arc::new(tokio::sync::Semaphore::new(0)),
+            failing_cancels: Default::default(),
+            cancels: Default::default(),
+        }
     }
     fn let_one_through(&self) {
         self.release.add_permits(1);
@@ -184,7 +193,14 @@ impl Telephony for HeldCreates {
         self.inner.call_event_urls(sid)
     }
     fn cancel_call<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<Option<CallInfo>, TelephonyError>> {
-        self.inner.cancel_call(sid)
+        Box::pin(async move {
+            self.cancels.lock().expect("lock").push(std::time::Instant::now());
+            let failing = &self.failing_cancels;
+            if failing.fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                return Err(TelephonyError::Retryable { status: 503, message: "injected".into() });
+            }
+            self.inner.cancel_call(sid).await
+        })
     }
 }
 
@@ -248,6 +264,40 @@ async fn pause_while_a_create_is_in_flight_connects_no_call() {
     let campaign = local.repo.get_campaign(&c.id).await.unwrap().unwrap();
     assert_eq!((campaign.state, campaign.counters.calling), (CampaignState::Paused, 0));
     assert_counters_match_recount(&local, &c.id).await;
+}
+
+/// The cancel of a call created after a pause is retried when Twilio fails it, with a growing
+/// pause between tries (400 ms, then 800 ms) rather than three requests at once, and the call is
+/// still canceled before anyone answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_cancel_is_retried_with_backoff_and_the_call_still_canceled() {
+    let local = local(false, |o| o.sim_time_scale = 0.5).await;
+    let tz = daytime_zone();
+    // Ringing lasts (0.2 + 1 + 3) x 0.5 s: longer than the cancel's two retries.
+    sim_script(&local, Script { default: twilio_sim::Plan::One(Behaviour { ring: Some(3.0), ..ok(20) }), ..Default::default() });
+    let c = running_campaign(&local.repo, quick(tz), &csv(&numbers(1), tz), CampaignState::Running).await;
+    let held = std::sync::Arc::new(HeldCreates::around(local.dialer.telephony.clone()));
+    held.failing_cancels.store(2, std::sync::atomic::Ordering::SeqCst);
+    let mut dialer = local.dialer.clone();
+    dialer.telephony = held.clone();
+    let id = c.id.clone();
+    let d = dialer.clone();
+    let inside = tokio::spawn(async move { d.dial_next(&id).await });
+    tokio::time::timeout(Duration::from_secs(10), held.entered.notified()).await.expect("the dialer reached the create");
+    let (status, body) = campaign_route(&local, reqwest::Method::POST, &format!("/campaigns/{}/pause", c.id)).await;
+    assert_eq!(status, 200, "{body}");
+    held.let_one_through();
+    let out = inside.await.unwrap().unwrap();
+    assert!(matches!(out, DialOutcome::Canceled { .. }), "{out:?}");
+
+    let asked = held.cancels.lock().expect("lock").clone();
+    assert_eq!(asked.len(), 3, "two failures, then the cancel that worked");
+    let gaps: Vec<Duration> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[0] >= Duration::from_millis(400) && gaps[1] >= Duration::from_millis(800), "backoff between tries: {gaps:?}");
+    let record = sim_record(&local);
+    assert_eq!(record.calls.len(), 1);
+    assert_eq!(record.calls[0].status, "canceled", "{:?}", record.calls[0]);
+    assert!(record.calls[0].answered_at.is_none(), "the call never connected");
 }
 
 /// Issue 13 item 8: deleting a paused campaign with a call in flight is refused with 409
