@@ -622,6 +622,34 @@ async fn the_watchdog_never_adopts_another_campaigns_or_tenants_call() {
     assert_counters_match_recount(&local, &a.id).await;
 }
 
+/// While calls to the number cannot be attributed yet (Twilio shows a call's events only a
+/// while after it ended), the watchdog holds the claim's lease for the no-call grace: nothing
+/// released (that could call the person twice), nothing adopted, and Twilio not asked again at
+/// every tick meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_to_the_number_not_yet_identified_hold_the_lease_for_the_grace() {
+    let local = local(false, |o| {
+        o.lease = Duration::from_millis(300);
+        o.no_call_grace = Duration::from_secs(60);
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    let n = nums[0].clone();
+    sim_script(&local, Script::default().with(n.clone(), ok(100)));
+    let a = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    others_call_the_same_number(&local, &a, &n, tz).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = chrono::Utc::now().timestamp_millis();
+    local.dialer.tick().await.expect("tick");
+    let contact = local.repo.get_contact(&a.id, &n).await.unwrap().unwrap();
+    assert_eq!(contact.state, ContactState::Calling, "the claim is held: {contact:?}");
+    let lease = contact.lease_until_ms.expect("a lease");
+    assert!(lease >= before + 59_000, "the lease is held for the grace: until {lease}, asked at {before}");
+    let attempt = local.repo.get_attempt(&a.id, &n, 1).await.unwrap().unwrap();
+    assert!(attempt.call_sid.is_none() && !attempt.released, "{attempt:?}");
+}
+
 /// Issue 14 item 2, the positive case: the claim's own call, whose sid was never recorded and
 /// whose callbacks never came, is adopted (and applied) once Twilio's events show it was created
 /// with this claim's URLs; the other campaigns' calls to the number, created earlier, are not.
