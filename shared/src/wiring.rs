@@ -16,7 +16,7 @@ use crate::twilio::client::TwilioClient;
 pub const DEFAULT_ACCOUNT_CALLS_PER_SECOND: u32 = 1;
 
 /// `ACCOUNT_CALLS_PER_SECOND`: 0 turns the account limit off, 1..=`MAX_RATE` sets it.
-fn account_rate(v: u32) -> Result<Option<u32>, ConfigError> {
+pub fn account_rate(v: u32) -> Result<Option<u32>, ConfigError> {
     use crate::adapters::dynamodb::rate::MAX_RATE;
     match v {
         0 => Ok(None),

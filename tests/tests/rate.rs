@@ -467,3 +467,33 @@ async fn with_a_send_offset_the_create_leaves_that_long_after_the_recorded_start
     let gap = created - attempt.started_ms;
     assert!(gap >= 1_400, "the create reached Twilio {gap} ms after the recorded start");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn at_the_deployed_default_of_one_call_a_second_a_campaign_runs_to_completion() {
+    // The template's and `campaigns dev`'s default (ACCOUNT_CALLS_PER_SECOND=1): the whole path
+    // (ticker, dial queue, webhooks, retries) with the account rate on. Before this test a rate
+    // of one refused every claim, and only tests at other rates existed.
+    let local = local(true, |o| o.calls_per_second = Some(1)).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(30)), ..Default::default() });
+    let tz = daytime_zone();
+    let input = SettingsInput { max_concurrent_calls: Some(4), ..quick(tz) };
+    let c = running_campaign(&local.repo, input, &csv(&numbers(4), tz), CampaignState::Running).await;
+    eventually(60, "the campaign completed", || async {
+        let c = local.repo.get_campaign(&c.id).await.ok()??;
+        (c.state == CampaignState::Completed).then_some(())
+    })
+    .await;
+    let calls = sim_record(&local).calls;
+    assert_eq!(calls.len(), 4, "one call per contact");
+    // The starts as the account's window recorded them (each attempt's start): at least one
+    // window (1 s and the 100 ms margin) apart. At the simulator the gaps also carry this
+    // loaded machine's latency between that instant and the create (docs/performance.md).
+    let mut starts = Vec::new();
+    for call in &calls {
+        let attempt = local.repo.get_attempt(&c.id, &call.to, 1).await.expect("read").expect("attempt");
+        starts.push(attempt.started_ms);
+    }
+    starts.sort_unstable();
+    let gaps: Vec<i64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| *g >= 1_100), "one start a window: gaps {gaps:?} ms");
+}

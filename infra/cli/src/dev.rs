@@ -44,6 +44,11 @@ pub struct DevArgs {
     /// through the presigned upload).
     #[arg(long, default_value_t = shared::http::DEFAULT_MAX_INLINE_FILE_BYTES)]
     max_inline_file_bytes: u64,
+    /// The account's outbound call rate, shared by every campaign (Twilio's default is one
+    /// call a second; 0 turns the limit off). The same setting and default as the deployed
+    /// dialer (template parameter AccountCallsPerSecond).
+    #[arg(long, env = "ACCOUNT_CALLS_PER_SECOND", default_value_t = shared::wiring::DEFAULT_ACCOUNT_CALLS_PER_SECOND)]
+    calls_per_second: u32,
 }
 
 pub fn run(args: DevArgs) -> ExitCode {
@@ -91,6 +96,13 @@ pub fn run(args: DevArgs) -> ExitCode {
             jwt_secret: args.jwt_secret,
             web_dir: (!args.no_web).then(|| args.web_dir.unwrap_or_else(campaigns::web::default_dir)),
             max_inline_file_bytes: args.max_inline_file_bytes,
+            calls_per_second: match shared::wiring::account_rate(args.calls_per_second) {
+                Ok(rate) => rate,
+                Err(e) => {
+                    eprintln!("campaigns dev: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
             ..LocalOptions::default()
         };
         match start(opts).await {

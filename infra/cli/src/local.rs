@@ -66,6 +66,9 @@ pub struct LocalOptions {
     /// The inline file cap of `POST /campaigns/create` and `/campaigns/preview` (bigger files
     /// go through the presigned upload).
     pub max_inline_file_bytes: u64,
+    /// The account's call rate (`None`: no limit). `campaigns dev` sets it as the deployed
+    /// dialer does (ACCOUNT_CALLS_PER_SECOND, default 1); tests choose.
+    pub calls_per_second: Option<u32>,
 }
 
 /// The dev server's opt-out signing key (`POST /dnc/opt-out`); never used on AWS.
@@ -97,6 +100,7 @@ impl Default for LocalOptions {
             background: true,
             web_dir: None,
             max_inline_file_bytes: shared::http::DEFAULT_MAX_INLINE_FILE_BYTES,
+            calls_per_second: None,
         }
     }
 }
@@ -193,6 +197,7 @@ pub async fn start(opts: LocalOptions) -> anyhow::Result<Local> {
             lease: opts.lease,
             busy_backoff: opts.busy_backoff,
             no_call_grace: opts.no_call_grace,
+            calls_per_second: opts.calls_per_second,
             ..DialerConfig::default()
         },
     };
