@@ -525,6 +525,27 @@ async fn a_scheduled_campaign_dialed_before_its_start_stays_pending() {
     assert_eq!(sim_record(&local).calls.len(), 0, "somebody was called before the start");
 }
 
+/// When a call ends, the next contact is dialed and, after the last, the campaign completes,
+/// from the callback itself: not left to the next tick (a minute on AWS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_call_ends_the_next_starts_and_the_last_completes_without_a_tick() {
+    let local = local(true, |o| {
+        o.tick = Duration::from_secs(3600);
+        o.sim_time_scale = 0.01;
+    })
+    .await;
+    let tz = daytime_zone();
+    sim_script(&local, Script { default: twilio_sim::Plan::One(ok(30)), ..Default::default() });
+    let c = running_campaign(&local.repo, quick(tz), &csv(&numbers(3), tz), CampaignState::Running).await;
+    // The ticker's first round ran at start-up, before the campaign existed: one dial by hand.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first = local.dialer.dial_next(&c.id).await.expect("dial");
+    assert!(matches!(first, DialOutcome::Dialed { .. }), "{first:?}");
+    wait_state(&local, &c.id, CampaignState::Completed, 20).await;
+    assert_eq!(sim_record(&local).calls.len(), 3, "each contact called once");
+    assert_counters_match_recount(&local, &c.id).await;
+}
+
 /// Issue 14 item 6: a terminal callback that meets transaction conflicts is retried inside the
 /// request (bounded, jittered) and applied, instead of being answered 503 and lost (Twilio
 /// does not retry a status callback on a 5xx by default).

@@ -535,3 +535,32 @@ async fn a_lease_stranded_after_a_claim_given_back_is_released_by_its_own_claim(
     let after = repo.get_contact(&c.id, &phones[0]).await.expect("read").expect("contact");
     assert!(after.lease_until_ms.is_none() && after.state.is_dialable(), "claim 2's lease released: {after:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lease_twilio_cannot_be_asked_about_past_the_give_up_ends_failed() {
+    // Twilio cannot be asked about a stranded claim (every lookup times out). Within
+    // RECONCILE_GIVE_UP the watchdog keeps trying; past it, the attempt ends failed with the
+    // reason, so the contact is not stuck in "calling" for ever.
+    let repo = fresh_repo().await;
+    let phones = numbers(1);
+    let c = one_contact_campaign(&repo, &phones[0], CampaignState::Running).await;
+    strand_a_lease(&repo, &c).await;
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let slow = SlowLookups {
+        inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
+        delay: Duration::from_secs(5),
+        asked: Arc::default(),
+    };
+    let d = dialer(repo.clone(), Arc::new(slow), queue().await, |c| {
+        c.twilio_lookup_timeout = Duration::from_millis(200);
+        c.reconcile_give_up = Duration::from_secs(60);
+    });
+    d.tick_within(Duration::from_secs(20)).await.expect("tick");
+    let after = repo.get_contact(&c.id, &phones[0]).await.expect("read").expect("contact");
+    assert!(after.lease_until_ms.is_none(), "the lease ended: {after:?}");
+    let reason = after.failure_reason.clone().unwrap_or_default();
+    assert!(reason.contains("could not be asked"), "the reason says why: {after:?}");
+    assert_eq!(after.attempts, 1, "the attempt is charged: its call may have reached the person");
+}
