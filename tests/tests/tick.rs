@@ -542,9 +542,16 @@ async fn a_lease_twilio_cannot_be_asked_about_past_the_give_up_ends_failed() {
     // RECONCILE_GIVE_UP the watchdog keeps trying; past it, the attempt ends failed with the
     // reason, so the contact is not stuck in "calling" for ever.
     let repo = fresh_repo().await;
-    let phones = numbers(1);
+    let phones = numbers(2);
     let c = one_contact_campaign(&repo, &phones[0], CampaignState::Running).await;
     strand_a_lease(&repo, &c).await;
+    // And one claimed two seconds ago, its (short) lease over: well within the give-up.
+    let fresh = one_contact_campaign(&repo, &phones[1], CampaignState::Running).await;
+    let now_ms = to_ms(Utc::now());
+    let contact = repo.due_contacts(&fresh.id, now_ms, 1).await.expect("query").pop().expect("due");
+    repo.claim(&Claim::next(&fresh, &contact, now_ms - 2_000, now_ms - 1_000, now_ms - 2_000))
+        .await
+        .expect("claim");
     let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
         .await
         .expect("simulator");
@@ -563,4 +570,7 @@ async fn a_lease_twilio_cannot_be_asked_about_past_the_give_up_ends_failed() {
     let reason = after.failure_reason.clone().unwrap_or_default();
     assert!(reason.contains("could not be asked"), "the reason says why: {after:?}");
     assert_eq!(after.attempts, 1, "the attempt is charged: its call may have reached the person");
+    let young = repo.get_contact(&fresh.id, &phones[1]).await.expect("read").expect("contact");
+    assert_eq!(young.state, shared::domain::ContactState::Calling, "within the give-up the watchdog asks again later: {young:?}");
+    assert!(young.failure_reason.is_none(), "{young:?}");
 }
