@@ -78,6 +78,9 @@ async fn summary_flow_end_to_end() {
         }
     }
     assert_eq!(contacts[&nums[95]].outcome, Some(shared::domain::Outcome::Machine));
+    // Each failed contact says why, in the words the export and the dashboard show.
+    assert_eq!(contacts[&nums[75]].failure_reason.as_deref(), Some("no answer after 3 attempts (last: no-answer)"));
+    assert_eq!(contacts[&nums[95]].failure_reason.as_deref(), Some("call ended: machine"));
     assert_eq!(record.max_in_flight, 1, "sequential by default");
     let stats = done.stats();
     assert_eq!(stats.success_rate, Some(0.7));
@@ -336,10 +339,16 @@ async fn long_call_outlives_its_lease_without_a_redial() {
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(350)).await;
         let before = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
+        let t0 = chrono::Utc::now().timestamp_millis();
         local.dialer.tick().await.unwrap();
+        let t1 = chrono::Utc::now().timestamp_millis();
         let after = local.repo.get_contact(&c.id, &nums[0]).await.unwrap().unwrap();
         if before.state == ContactState::Calling && after.lease_until_ms > before.lease_until_ms {
             extended += 1;
+            // By one lease from the watchdog's look: not for ever (a lost callback would then
+            // never be reconciled), not into the past.
+            let lease = after.lease_until_ms.unwrap_or_default();
+            assert!((t0 + 300..=t1 + 300).contains(&lease), "extended to {lease}, the tick ran {t0}..={t1}");
         }
         let _ = local.dialer.dial_next(&c.id).await.unwrap();
     }
