@@ -30,21 +30,22 @@ domain() {
         --output mutants.out/domain
 }
 
-# The code that decides whether and when a contact is dialled, against the dialing suites'
+# The code that decides whether and when a contact is dialled, against the integration suites'
 # fast tests (ten at a time: they wait on the emulator, not the CPU). cargo-mutants 27.1's
 # baseline runs the mutated package's tests whatever --test-package says, so it is skipped (run
-# the suites once by hand first); -C --test=... keeps the build to these three test binaries.
+# the suites once by hand first); -C --test=... keeps the build to these test binaries.
+# MUTANTS_SHARD=k/n runs one shard (round-robin), for several worktrees at once (docs/testing.md).
 dial() {
-    cargo mutants --no-shuffle -j 1 --baseline skip --timeout 240 --build-timeout 900 \
+    local shard=()
+    [[ -n "${MUTANTS_SHARD:-}" ]] && shard=(--shard "$MUTANTS_SHARD" --sharding round-robin)
+    cargo mutants --no-shuffle -j 1 --baseline skip --timeout 240 --build-timeout 900 "${shard[@]}" \
         --test-tool nextest --test-package integration-tests \
         --file shared/src/adapters/dynamodb/dial.rs --file shared/src/service/dial.rs \
         --file shared/src/service/watchdog.rs \
-        --re 'adapters/dynamodb/dial.rs' \
-        --re 'Dialer::(try_claim|place|dial_decision|finish|after_finish|apply_status|apply_status_retrying|ignored_or_superseded|start_if_due|cancel_stopped|breaker|find_call)\b' \
-        --re 'claim_named_by' --re 'in Claim<' \
-        -C --test=dialing -C --test=concurrency -C --test=dialing_faults \
+        -C --test=dialing -C --test=concurrency -C --test=dialing_faults -C --test=compliance \
+        -C --test=tick -C --test=waiting -C --test=rate \
         --output mutants.out/dial -- --test-threads 10 \
-        -E 'not test(/twenty_concurrent|ten_campaigns|summary_flow|webhooks_watchdog_and_dialers_race/)'
+        -E 'not test(/twenty_concurrent|ten_campaigns|summary_flow|webhooks_watchdog_and_dialers_race|the_account_rate_holds/)'
 }
 
 case "${1:-all}" in
