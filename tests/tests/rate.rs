@@ -397,7 +397,8 @@ async fn a_newcomer_finding_others_waiting_takes_a_turn_behind_them() {
         .expect("a turn for someone else");
     let out = d.dial_next(&c.id).await.expect("dial");
     let DialOutcome::RateLimited(at) = out else { panic!("expected a turn behind the queue, got {out:?}") };
-    assert!(at.timestamp_millis() > waiting, "its turn {at} comes after the waiting one ({waiting})");
+    // Turns are 1.1 windows / rate apart: (1,100 ms x 1.1) / 5, rounded up = 242 ms.
+    assert_eq!(at.timestamp_millis() - waiting, 242, "its turn {at} comes one interval after the waiting one ({waiting})");
     let after = local.repo.get_campaign(&c.id).await.expect("read").expect("campaign");
     assert_eq!(after.counters.calling, 0, "nothing started");
     assert_eq!(after.next_dial_at, Some(at), "the campaign waits for its turn");
