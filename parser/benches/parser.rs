@@ -39,22 +39,14 @@ const AREA: &[u16] = &[
     972, 973, 978, 979, 980, 985, 989,
 ];
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[allow(dead_code)]
+#[path = "../src/test_rng.rs"]
+mod test_rng;
+use test_rng::Rng;
 
 /// One phone cell: mostly valid US numbers in common spellings, some bad ones.
 fn phone(rng: &mut Rng) -> String {
-    let area = AREA[rng.below(AREA.len() as u64) as usize];
+    let area = AREA[rng.below(AREA.len())];
     let exch = 200 + rng.below(800);
     let line = rng.below(10_000);
     match rng.below(100) {

@@ -17,6 +17,8 @@ pub mod worker;
 mod xlsx;
 
 #[cfg(test)]
+mod test_rng;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod xlsx_differential;

@@ -603,13 +603,8 @@ fn fast_path_agrees_with_the_full_path() {
 fn nanp_automaton_agrees_with_rlibphonenumber_on_every_prefix() {
     use phone::rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, Region};
     assert_eq!(nanp_metadata::METADATA_VERSION, "9.0.42", "the metadata rlibphonenumber 2.2.15 embeds");
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
+    let mut next = || rng.next();
     let (mut valid, mut checked) = (0u64, 0u64);
     let mut check = |national_number: u64| {
         let number = PhoneNumber { country_code: 1, national_number, ..PhoneNumber::default() };

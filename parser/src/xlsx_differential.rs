@@ -10,27 +10,8 @@ use std::io::{Cursor, Write};
 use crate::Kind;
 use crate::sheet::{self, Sheet};
 use crate::xlsx::{self, Unhandled};
-use crate::xlsx_writer::{XCell, write_xlsx, write_xlsx_shared_strings};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use crate::test_rng::Rng;
+use crate::xlsx_writer::{XCell, col_name, write_xlsx, write_xlsx_shared_strings};
 
 #[derive(Default, Debug)]
 struct Tally {
@@ -93,19 +74,6 @@ fn zip_parts(parts: &[(String, String)]) -> Vec<u8> {
         let _ = zip.write_all(body.as_bytes());
     }
     zip.finish().map(|c| c.into_inner()).unwrap_or_default()
-}
-
-fn col_name(mut i: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
 }
 
 /// Text as it appears inside `<t>` or `<v>`: raw XML, entities and Excel escapes included.

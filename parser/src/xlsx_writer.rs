@@ -11,7 +11,8 @@ pub enum XCell {
     Empty,
 }
 
-fn col_name(mut i: usize) -> String {
+/// 0 -> "A", 25 -> "Z", 26 -> "AA": a column's letters.
+pub fn col_name(mut i: usize) -> String {
     let mut s = Vec::new();
     loop {
         s.push(b'A' + (i % 26) as u8);

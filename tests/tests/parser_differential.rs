@@ -15,21 +15,10 @@ use contacts_parser::phone::rlibphonenumber::{
 };
 use contacts_parser::phone::{self, Rejection};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len())]
-    }
-}
+#[allow(dead_code)]
+#[path = "../../parser/src/test_rng.rs"]
+mod test_rng;
+use test_rng::Rng;
 
 const TYPES: [PhoneNumberType; 11] = [
     PhoneNumberType::FixedLine,
