@@ -603,6 +603,26 @@ async fn others_call_the_same_number(
     (sid(rb), sid(rc))
 }
 
+/// Campaign A's claim on a number with a 300 ms lease and no sid recorded, then campaigns B
+/// (same owner) and C (another owner) calling the same number (100 s calls): A's local system,
+/// A, the number and B's and C's call sids.
+async fn claimed_while_others_call(
+    no_call_grace: Duration,
+) -> (campaigns::local::Local, shared::domain::Campaign, String, (String, String)) {
+    let local = local(false, |o| {
+        o.lease = Duration::from_millis(300);
+        o.no_call_grace = no_call_grace;
+    })
+    .await;
+    let tz = daytime_zone();
+    let nums = numbers(1);
+    let n = nums[0].clone();
+    sim_script(&local, Script::default().with(n.clone(), ok(100)));
+    let a = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
+    let sids = others_call_the_same_number(&local, &a, &n, tz).await;
+    (local, a, n, sids)
+}
+
 /// Issue 14 item 2: a claim whose CallSid was never recorded adopts no call but its own. Two
 /// other campaigns (one of another owner) call the same number, from the same caller id, just
 /// after the claim; every one of those calls matches To, From and "created after the claim".
@@ -611,17 +631,7 @@ async fn others_call_the_same_number(
 /// dialed for this campaign with a new claim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_watchdog_never_adopts_another_campaigns_or_tenants_call() {
-    let local = local(false, |o| {
-        o.lease = Duration::from_millis(300);
-        o.no_call_grace = Duration::from_millis(300);
-    })
-    .await;
-    let tz = daytime_zone();
-    let nums = numbers(1);
-    let n = nums[0].clone();
-    sim_script(&local, Script::default().with(n.clone(), ok(100)));
-    let a = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
-    let (b_sid, c_sid) = others_call_the_same_number(&local, &a, &n, tz).await;
+    let (local, a, n, (b_sid, c_sid)) = claimed_while_others_call(Duration::from_millis(300)).await;
     eventually(30, "campaign A's claim given back", || async {
         local.dialer.tick().await.ok()?;
         let attempt = local.repo.get_attempt(&a.id, &n, 1).await.ok()??;
@@ -649,17 +659,7 @@ async fn the_watchdog_never_adopts_another_campaigns_or_tenants_call() {
 /// every tick meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn calls_to_the_number_not_yet_identified_hold_the_lease_for_the_grace() {
-    let local = local(false, |o| {
-        o.lease = Duration::from_millis(300);
-        o.no_call_grace = Duration::from_secs(60);
-    })
-    .await;
-    let tz = daytime_zone();
-    let nums = numbers(1);
-    let n = nums[0].clone();
-    sim_script(&local, Script::default().with(n.clone(), ok(100)));
-    let a = running_campaign(&local.repo, quick(tz), &csv(&nums, tz), CampaignState::Running).await;
-    others_call_the_same_number(&local, &a, &n, tz).await;
+    let (local, a, n, _) = claimed_while_others_call(Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let before = chrono::Utc::now().timestamp_millis();
     local.dialer.tick().await.expect("tick");

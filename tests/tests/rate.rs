@@ -41,6 +41,14 @@ async fn campaign_of(local: &campaigns::local::Local, owner: &str, phones: &[Str
 
 /// A dialer loop as the SQS event source runs the Lambda: receive up to ten messages, dial
 /// them at once, delete them. Counts each outcome.
+/// A local system (no background loops) whose simulated calls last long: a call placed stays
+/// in flight for the whole test.
+async fn long_calls(tweak: impl FnOnce(&mut campaigns::local::LocalOptions)) -> campaigns::local::Local {
+    let local = local(false, tweak).await;
+    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    local
+}
+
 async fn dial_loop(d: Dialer, url: String, outcomes: Arc<Mutex<BTreeMap<String, u32>>>) {
     let sqs = aws_sdk_sqs::Client::new(&sdk().await);
     loop {
@@ -362,8 +370,7 @@ async fn the_account_rate_holds_across_parallel_dialers_and_nobody_starves() {
 /// next call start at once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_the_rate_on_the_lease_and_the_pacing_count_from_the_start() {
-    let local = local(false, |o| o.lease = Duration::from_secs(120)).await;
-    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let local = long_calls(|o| o.lease = Duration::from_secs(120)).await;
     let tz = daytime_zone();
     let input = SettingsInput { pacing: Some(PacingInput { delay_seconds: Some(30) }), ..quick(tz) };
     let c = running_campaign(&local.repo, input, &csv(&numbers(2), tz), CampaignState::Running).await;
@@ -385,8 +392,7 @@ async fn a_newcomer_finding_others_waiting_takes_a_turn_behind_them() {
     // Someone already waits for a turn 3 s from now. A dial that holds no turn is refused by the
     // rate and must queue behind them (a turn of its own, a dial message for it), not try the
     // claim again and again until the waiting turn has passed and then start ahead of the queue.
-    let local = local(false, |_| {}).await;
-    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let local = long_calls(|_| {}).await;
     let c = campaign_of(&local, "rate-newcomer", &numbers(1)).await;
     let mut d = local.dialer.clone();
     d.config.calls_per_second = Some(RATE);
@@ -409,8 +415,7 @@ async fn a_start_that_frees_within_a_second_is_waited_for_in_place() {
     // A rate of one call a second, just used by another campaign, and nobody waiting: the next
     // dial waits in place for the start that frees within the second and calls, rather than
     // queueing a turn (SQS delays count whole seconds: a turn costs a second or more).
-    let local = local(false, |_| {}).await;
-    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let local = long_calls(|_| {}).await;
     let a = campaign_of(&local, "rate-inplace-a", &numbers(1)).await;
     let b = campaign_of(&local, "rate-inplace-b", &numbers(1)).await;
     let mut d = local.dialer.clone();
@@ -432,8 +437,7 @@ async fn a_stale_turn_finding_a_wait_leaves_it_to_the_message_that_set_it() {
     // its own message. A message holding an older turn that arrives now must change nothing: it
     // neither sleeps through the wait and calls (ahead of the message that holds the turn) nor
     // queues another message.
-    let local = local(false, |_| {}).await;
-    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let local = long_calls(|_| {}).await;
     let tz = daytime_zone();
     let input = SettingsInput {
         pacing: Some(PacingInput { delay_seconds: Some(1) }),
@@ -455,8 +459,7 @@ async fn a_stale_turn_finding_a_wait_leaves_it_to_the_message_that_set_it() {
 async fn with_a_send_offset_the_create_leaves_that_long_after_the_recorded_start() {
     // ACCOUNT_RATE_SEND_OFFSET_MS: the create is sent a fixed time after the instant the
     // account's window recorded, so a claim's varying latency cannot bunch starts at Twilio.
-    let local = local(false, |_| {}).await;
-    sim_script(&local, twilio_sim::Script { default: twilio_sim::Plan::One(ok(100_000)), ..Default::default() });
+    let local = long_calls(|_| {}).await;
     let c = campaign_of(&local, "rate-offset", &numbers(1)).await;
     let mut d = local.dialer.clone();
     d.config.calls_per_second = Some(RATE);

@@ -127,6 +127,15 @@ impl HttpConnector for SlowConnector {
     }
 }
 
+/// The Twilio simulator (keep the handle: dropping it stops the server) and a client of it.
+async fn simulator() -> (twilio_sim::SimHandle, TwilioClient) {
+    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
+        .await
+        .expect("simulator");
+    let client = TwilioClient::new(sim.twilio_config("+15005550006")).expect("client");
+    (sim, client)
+}
+
 async fn queue() -> DialQueue {
     let sqs = aws_sdk_sqs::Client::new(&sdk().await);
     let url = DialQueue::ensure(&sqs, &unique("q")).await.expect("queue");
@@ -227,11 +236,9 @@ async fn a_slow_twilio_does_not_hold_back_dial_messages() {
         let c = one_contact_campaign(&repo, p, CampaignState::Running).await;
         strand_a_lease(&repo, &c).await;
     }
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
+    let (_sim, client) = simulator().await;
     let slow = SlowLookups {
-        inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
+        inner: client,
         delay: Duration::from_secs(3),
         asked: Arc::default(),
     };
@@ -295,11 +302,8 @@ async fn a_campaign_left_out_of_one_tick_is_first_in_the_next() {
                 .id,
         );
     }
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
-    let twilio: Arc<dyn Telephony> =
-        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let (_sim, client) = simulator().await;
+    let twilio: Arc<dyn Telephony> = Arc::new(client);
     let d = dialer(slow_repo, twilio, queue().await, |c| c.tick_concurrency = 2);
 
     // On a loaded machine the index read alone may eat a 1 s budget: tick until at least two
@@ -394,11 +398,9 @@ async fn the_watchdog_resumes_where_its_budget_ended() {
         let c = one_contact_campaign(&repo, p, CampaignState::Running).await;
         strand_a_lease(&repo, &c).await;
     }
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
+    let (_sim, client) = simulator().await;
     let slow = SlowLookups {
-        inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
+        inner: client,
         delay: Duration::from_millis(1500),
         asked: Arc::default(),
     };
@@ -447,11 +449,8 @@ async fn a_slot_the_watchdog_frees_is_dialed_at_once() {
     let phones = numbers(1);
     let c = one_contact_campaign(&repo, &phones[0], CampaignState::Running).await;
     strand_a_lease(&repo, &c).await;
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
-    let twilio: Arc<dyn Telephony> =
-        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let (_sim, client) = simulator().await;
+    let twilio: Arc<dyn Telephony> = Arc::new(client);
     let q = queue().await;
     let d = dialer(repo.clone(), twilio, q.clone(), |c| {
         c.no_call_grace = Duration::from_secs(60)
@@ -482,11 +481,8 @@ async fn a_paced_campaign_is_queued_for_when_its_pacing_ends() {
     input.pacing = Some(shared::domain::settings::PacingInput { delay_seconds: Some(3) });
     let rows: Vec<String> = phones.clone();
     let c = running_campaign(&repo, input, &csv(&rows, daytime_zone()), CampaignState::Running).await;
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
-    let twilio: Arc<dyn Telephony> =
-        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let (_sim, client) = simulator().await;
+    let twilio: Arc<dyn Telephony> = Arc::new(client);
     let q = queue().await;
     let d = dialer(repo.clone(), twilio, q.clone(), |_| {});
 
@@ -524,11 +520,8 @@ async fn a_lease_stranded_after_a_claim_given_back_is_released_by_its_own_claim(
     let stranded = repo.get_contact(&c.id, &phones[0]).await.expect("read").expect("contact");
     assert_eq!((stranded.claim, stranded.attempts), (2, 1), "claim 2, one attempt charged");
 
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
-    let twilio: Arc<dyn Telephony> =
-        Arc::new(TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"));
+    let (_sim, client) = simulator().await;
+    let twilio: Arc<dyn Telephony> = Arc::new(client);
     let q = queue().await;
     let d = dialer(repo.clone(), twilio, q, |c| c.no_call_grace = Duration::from_secs(60));
     d.tick_within(Duration::from_secs(20)).await.expect("tick");
@@ -552,11 +545,9 @@ async fn a_lease_twilio_cannot_be_asked_about_past_the_give_up_ends_failed() {
     repo.claim(&Claim::next(&fresh, &contact, now_ms - 2_000, now_ms - 1_000, now_ms - 2_000))
         .await
         .expect("claim");
-    let sim = twilio_sim::spawn(twilio_sim::SimConfig::default())
-        .await
-        .expect("simulator");
+    let (_sim, client) = simulator().await;
     let slow = SlowLookups {
-        inner: TwilioClient::new(sim.twilio_config("+15005550006")).expect("client"),
+        inner: client,
         delay: Duration::from_secs(5),
         asked: Arc::default(),
     };
